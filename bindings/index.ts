@@ -1,0 +1,98 @@
+// wasm-atexit: one last-in-first-out stack of exit handlers per thread,
+// shared by JavaScript code and by every Wasm module loaded beside it.
+//
+// Every copy of this package loaded in a thread (ESM and CommonJS, two
+// versions side by side) uses the runtime of the first one, found under a
+// global symbol, so there is one stack and one exit listener (SPEC R13).
+
+import { createNodeRuntime } from "./node.js";
+import type { ExitCallback, Handler, Remover, Runtime } from "./runtime.js";
+
+export type { ExitCallback, Handler, Remover } from "./runtime.js";
+
+const GLOBAL = Symbol.for("wasm-atexit.runtime");
+const runtime: Runtime = ((globalThis as Record<symbol, unknown>)[GLOBAL] ??= createNodeRuntime()) as Runtime;
+
+/**
+ * Queues `fn(...args)` to run when the program exits; returns `fn` itself.
+ * Handlers run last-in-first-out; the same function registered twice runs
+ * twice. Arguments are kept as given (objects by reference); Python's keyword
+ * arguments are a trailing options object.
+ *
+ * @example
+ * function goodbye(name: string, adjective: string) {
+ *   console.log(`Goodbye, ${name}, it was ${adjective} to meet you.`);
+ * }
+ * register(goodbye, "Donny", "nice");
+ * @throws {TypeError} when `fn` is not a function.
+ * @throws {RangeError} when the core cannot grow its memory; nothing is registered.
+ */
+export const register: <F extends Handler>(fn: F, ...args: Parameters<F>) => F = runtime.register;
+
+/**
+ * Removes every pending registration of `fn` (the same function object),
+ * including `onExit` ones; does nothing when there is none. Costs
+ * O(registrations of `fn`), not a scan of the stack.
+ *
+ * @example
+ * register(flush);
+ * unregister(flush); // flush will not run at exit
+ * @throws {TypeError} when `fn` is not a function.
+ */
+export const unregister: (fn: Handler) => void = runtime.unregister;
+
+/**
+ * Queues `cb(code, signal)` for exit: the exit code, and the signal's name or
+ * `null`. Returns a remover that takes this one registration back; calling it
+ * twice is harmless, and it is `Disposable`, so `using` works.
+ *
+ * @example
+ * const remove = onExit((code, signal) => console.log("exiting with", code, signal));
+ * remove(); // changed our mind
+ * @throws {TypeError} when `cb` is not a function.
+ */
+export const onExit: (cb: ExitCallback) => Remover = runtime.onExit;
+
+/**
+ * Runs every pending handler now, newest first, each at most once. After all
+ * have had their turn, throws the last error a handler threw, if any. A
+ * handler calling `process.exit(n)` ends only itself; the process then exits
+ * with `n` once the drain is over.
+ *
+ * @example
+ * register(() => console.log("closing"));
+ * runExitHandlers(); // prints "closing"; nothing is left to run at exit
+ */
+export const runExitHandlers: () => void = runtime.runExitHandlers;
+
+/**
+ * Drops every pending registration, of every owner, without running it.
+ *
+ * @example
+ * clear();
+ * count(); // 0
+ */
+export const clear: () => void = runtime.clear;
+
+/**
+ * The number of pending registrations, of every kind and owner.
+ *
+ * @example
+ * register(() => {});
+ * count(); // 1
+ */
+export const count: () => number = runtime.count;
+
+/**
+ * Ends the process at once with `code` (default 0), running no exit handler,
+ * as Python's `os._exit` does.
+ *
+ * @example
+ * exitNow(3);
+ * @throws {TypeError} when `code` is not an integer.
+ */
+export const exitNow: (code?: number) => never = runtime.exitNow;
+
+/** The same functions as one object, so `atexit.register(...)` reads as in Python. */
+const atexit = { register, unregister, onExit, runExitHandlers, clear, count, exitNow };
+export default atexit;
