@@ -1,0 +1,52 @@
+// Shared by the tests: run a fixture program as a child process and collect
+// what it printed and how it ended.
+import { spawn, spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+/** Runs `node <fixture> ...args` to completion: { stdout, stderr, code, signal }. */
+export function runFixture(name, args = [], options = {}) {
+  const child = spawnSync(process.execPath, [fixture(name), ...args], {
+    encoding: "utf8",
+    timeout: 30_000,
+    ...options,
+  });
+  if (child.error) throw child.error;
+  return { stdout: child.stdout, stderr: child.stderr, code: child.status, signal: child.signal };
+}
+
+/** Starts a fixture and resolves once its stdout contains `ready`. */
+export function startFixture(name, args = []) {
+  const child = spawn(process.execPath, [fixture(name), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
+  child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
+  const ended = new Promise((resolve) =>
+    child.on("close", (code, signal) => resolve({ stdout, stderr, code, signal })),
+  );
+  const ready = new Promise((resolve, reject) => {
+    child.stdout.on("data", () => stdout.includes("ready") && resolve());
+    child.on("close", () => reject(new Error(`fixture ended before ready:\n${stdout}\n${stderr}`)));
+  });
+  return { child, ready, ended };
+}
+
+/** Lines of text, without the empty last one. */
+export const lines = (text) => text.split("\n").filter((line) => line !== "");
+
+/** The runtime behind the package in this thread; `internals` is the core. */
+export const runtime = () => globalThis[Symbol.for("wasm-atexit.runtime")];
+
+/** Calls `body` with console.error captured; returns [result, captured texts]. */
+export function captureErrors(body) {
+  const original = console.error;
+  const captured = [];
+  console.error = (text) => captured.push(String(text));
+  try {
+    return [body(), captured];
+  } finally {
+    console.error = original;
+  }
+}
