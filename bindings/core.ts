@@ -13,7 +13,7 @@ export interface CoreExports {
   clear(): void;
   drain(): void;
   count(): number;
-  recordBytes(): number;
+  recordsInUse(): number;
   limitPages(pages: number): void;
   memory: WebAssembly.Memory;
 }
