@@ -15,7 +15,8 @@ export interface CoreExports {
   count(): number;
   recordsInUse(): number;
   limitPages(pages: number): void;
-  memory: WebAssembly.Memory;
+  // Typed structurally, so the shipped .d.ts needs no WebAssembly lib.
+  memory: { readonly buffer: ArrayBufferLike };
 }
 
 /** What the core calls back (assembly/host.ts). */

@@ -1,0 +1,50 @@
+// SPEC R13: one stack per thread, whatever the number of copies of the package.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { lines, runFixture } from "./helpers.mjs";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "wasm-atexit-copies-"));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Copies the built package into `dir/name` under another version number. */
+function copyPackage(name, version) {
+  const target = join(dir, name);
+  cpSync(join(root, "build"), join(target, "build"), { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  writeFileSync(join(target, "package.json"), JSON.stringify({ ...manifest, version }));
+  mkdirSync(join(target, "node_modules"));
+  symlinkSync(join(root, "node_modules", "@assemblyscript"), join(target, "node_modules", "@assemblyscript"));
+  return target;
+}
+
+test("ESM, require() and two other copies (other versions) share one stack and one exit listener", () => {
+  const r = runFixture("copies.mjs", [copyPackage("copy-a", "0.0.1"), copyPackage("copy-b", "9.9.9")]);
+  assert.is(r.stderr, "");
+  assert.equal(lines(r.stdout), [
+    "counts 4 4 4 4",
+    "exit listeners added 1",
+    "handler 3",
+    "handler 2",
+    "handler 1",
+    "handler 0",
+  ]);
+  assert.is(r.code, 0);
+});
+
+test("a worker thread has its own stack, drained when the worker ends", () => {
+  const r = runFixture("workers.mjs");
+  assert.is(r.stderr, "");
+  assert.equal(lines(r.stdout), [
+    "worker pending 1",
+    "worker 1 handler",
+    "worker ended with 0; main pending 1",
+    "main handler",
+  ]);
+});
+
+test.run();

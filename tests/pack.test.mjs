@@ -1,0 +1,91 @@
+// The package as a user installs it: `npm pack`, the tarball installed into a
+// fresh project, handlers run at exit from ESM and CommonJS, and the shipped
+// types checked by tsc, including argument inference from `fn`.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { lines } from "./helpers.mjs";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "wasm-atexit-pack-"));
+const project = join(dir, "project");
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+const npm = (args, cwd) => execFileSync("npm", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+let packed;
+
+test.before(() => {
+  // The build is already there (npm test runs after prepare); skip rebuilding.
+  [packed] = JSON.parse(npm(["pack", "--json", "--ignore-scripts", "--pack-destination", dir], root));
+  execFileSync("mkdir", ["-p", project]);
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "user", private: true, type: "module" }));
+  npm(["install", "--no-audit", "--no-fund", "--prefer-offline", join(dir, packed.filename)], project);
+});
+
+test("the tarball ships the built core and bindings, not sources or tests", () => {
+  const files = packed.files.map((f) => f.path).sort();
+  assert.ok(files.includes("build/core.wasm"));
+  assert.ok(files.includes("build/index.js"));
+  assert.ok(files.includes("build/index.d.ts"));
+  assert.ok(files.includes("build/core-bytes.js"));
+  assert.equal(files.filter((f) => /^(assembly|bindings|tests|bench)\//.test(f)), []);
+  assert.equal(files.filter((f) => f.endsWith(".map") || f.endsWith(".wat")), []);
+});
+
+test("an installed copy runs handlers at exit, from ESM and from require()", () => {
+  writeFileSync(
+    join(project, "esm.mjs"),
+    `import atexit from "wasm-atexit";
+     atexit.register((who) => console.log("goodbye from " + who), "esm");
+     atexit.register(() => { throw new Error("cleanup failed"); });`,
+  );
+  writeFileSync(
+    join(project, "cjs.cjs"),
+    `const { register, onExit } = require("wasm-atexit");
+     register((who) => console.log("goodbye from " + who), "cjs");
+     onExit((code) => console.log("exit code " + code));
+     process.exit(4);`,
+  );
+  const esm = spawnSync(process.execPath, ["esm.mjs"], { cwd: project, encoding: "utf8" });
+  assert.equal(lines(esm.stdout), ["goodbye from esm"]);
+  assert.match(esm.stderr, "exit handler <anonymous> failed:\nError: cleanup failed");
+  assert.is(esm.status, 1);
+  const cjs = spawnSync(process.execPath, ["cjs.cjs"], { cwd: project, encoding: "utf8" });
+  assert.equal(lines(cjs.stdout), ["exit code 4", "goodbye from cjs"]);
+  assert.is(cjs.status, 4);
+});
+
+test("the shipped types infer a handler's arguments from fn", () => {
+  writeFileSync(
+    join(project, "use.ts"),
+    `import atexit, { onExit, register, type Remover } from "wasm-atexit";
+     function goodbye(name: string, times: number) { return name.repeat(times); }
+     const same: typeof goodbye = register(goodbye, "Donny", 2);
+     atexit.register(({ name }: { name: string }) => name, { name: "Walter" });
+     // @ts-expect-error the second argument must be a number
+     register(goodbye, "Donny", "nice");
+     // @ts-expect-error an argument is missing
+     register(goodbye, "Donny");
+     // @ts-expect-error not a function
+     register(42);
+     const remove: Remover = onExit((code: number, signal: string | null) => {});
+     remove[Symbol.dispose]();
+     export { same };`,
+  );
+  writeFileSync(
+    join(project, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, module: "nodenext", target: "es2022", lib: ["es2022", "esnext.disposable"], types: [] },
+      files: ["use.ts"],
+    }),
+  );
+  const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", project], { encoding: "utf8" });
+  assert.is(tsc.stdout + tsc.stderr, "");
+  assert.is(tsc.status, 0);
+});
+
+test.run();
