@@ -121,20 +121,20 @@ function takeOffStack(r: u32): void {
 }
 
 /**
- * Frees what registration `r` (already off the stack) held. Returns its key
- * when the function has no registration left, so the bindings can forget
- * the function; 0 otherwise.
+ * Frees what registration `r` (already off the stack) held. Returns true
+ * when its function has no registration left, so the bindings can forget
+ * the function.
  */
-function retire(r: u32): u32 {
+function retire(r: u32): bool {
   let key = get(r, KEY);
   if (r == key) {
     // The ring's anchor: free it only when it is alone in its ring.
     if (get(r, NEXT) != r) {
       set(r, TAG, GHOST);
-      return 0;
+      return false;
     }
     release(r);
-    return key;
+    return true;
   }
   let prev = get(r, PREV);
   let next = get(r, NEXT);
@@ -143,9 +143,9 @@ function retire(r: u32): u32 {
   release(r);
   if (kindOf(key) == GHOST && get(key, NEXT) == key) {
     release(key);
-    return key;
+    return true;
   }
-  return 0;
+  return false;
 }
 
 function isPending(r: u32): bool {
@@ -188,7 +188,10 @@ export function remove(owner: u32, handle: u32): i32 {
   return OK;
 }
 
-/** Removes every pending registration of the function `key`; returns how many. */
+/**
+ * Removes every pending registration of the function `key`; returns how
+ * many. The key is gone afterwards: the bindings forget the function.
+ */
 export function removeAll(key: u32): i32 {
   assert(kindOf(key) == JS || kindOf(key) == GHOST, "removeAll: not a key");
   let removed = 0;
@@ -197,16 +200,16 @@ export function removeAll(key: u32): i32 {
     let next = get(r, NEXT);
     takeOffStack(r);
     release(r);
-    host.released(r, 0);
+    host.released(r, false);
     removed++;
     r = next;
   }
   if (kindOf(key) == JS) {
     takeOffStack(key);
+    host.released(key, false);
     removed++;
   }
   release(key);
-  host.released(key, key);
   return removed;
 }
 
@@ -220,20 +223,19 @@ export function clear(): void {
 }
 
 /**
- * Runs every pending handler, newest first. Each one is taken off the stack
- * and its record freed before it is called, so a handler that registers
- * (SPEC R6), removes (R7), re-enters the drain (R8) or throws (R9) finds the
- * stack consistent and can never be run twice. A handler that throws unwinds
- * out of this loop; the bindings report it and call `drain` again, which
- * goes on with the next handler.
+ * The drain's step: takes the newest pending registration off the stack,
+ * frees its record and returns its handle, negated when it was its
+ * function's last registration (the bindings may then forget the function);
+ * 0 when nothing is pending. Because each registration leaves the stack
+ * before it is called, a handler that registers (SPEC R6), removes (R7),
+ * re-enters the drain (R8) or throws (R9) finds the stack consistent, and
+ * nothing can run twice.
  */
-export function drain(): void {
-  while (top) {
-    let r = top;
-    takeOffStack(r);
-    let key = get(r, KEY);
-    host.run(r, key, retire(r));
-  }
+export function next(): i32 {
+  let r = top;
+  if (!r) return 0;
+  takeOffStack(r);
+  return retire(r) ? -<i32>r : <i32>r;
 }
 
 /** Number of pending registrations, of every owner. */

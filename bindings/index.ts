@@ -11,7 +11,19 @@ import type { ExitCallback, Handler, Remover, Runtime } from "./runtime.js";
 export type { ExitCallback, Handler, Remover } from "./runtime.js";
 
 const GLOBAL = Symbol.for("wasm-atexit.runtime");
-const runtime: Runtime = ((globalThis as Record<symbol, unknown>)[GLOBAL] ??= createNodeRuntime()) as Runtime;
+
+// The runtime (and its Wasm core, and the exit listener) is created on first
+// use, so importing the package costs next to nothing (SPEC P4) and a
+// program that never registers anything installs nothing. Each exported
+// function below starts as a stub that calls start(), which puts the
+// runtime's own function in its place: exports are live bindings, so every
+// importer calls the real function from then on.
+function start(): Runtime {
+  const runtime = ((globalThis as Record<symbol, unknown>)[GLOBAL] ??= createNodeRuntime()) as Runtime;
+  ({ register, unregister, onExit, runExitHandlers, clear, count, exitNow } = runtime);
+  Object.assign(atexit, { register, unregister, onExit, runExitHandlers, clear, count, exitNow });
+  return runtime;
+}
 
 /**
  * Queues `fn(...args)` to run when the program exits; returns `fn` itself.
@@ -27,7 +39,7 @@ const runtime: Runtime = ((globalThis as Record<symbol, unknown>)[GLOBAL] ??= cr
  * @throws {TypeError} when `fn` is not a function.
  * @throws {RangeError} when the core cannot grow its memory; nothing is registered.
  */
-export const register: <F extends Handler>(fn: F, ...args: Parameters<F>) => F = runtime.register;
+export let register: <F extends Handler>(fn: F, ...args: Parameters<F>) => F = (fn, ...args) => start().register(fn, ...args);
 
 /**
  * Removes every pending registration of `fn` (the same function object),
@@ -39,7 +51,7 @@ export const register: <F extends Handler>(fn: F, ...args: Parameters<F>) => F =
  * unregister(flush); // flush will not run at exit
  * @throws {TypeError} when `fn` is not a function.
  */
-export const unregister: (fn: Handler) => void = runtime.unregister;
+export let unregister: (fn: Handler) => void = (fn) => start().unregister(fn);
 
 /**
  * Queues `cb(code, signal)` for exit: the exit code, and the signal's name or
@@ -51,7 +63,7 @@ export const unregister: (fn: Handler) => void = runtime.unregister;
  * remove(); // changed our mind
  * @throws {TypeError} when `cb` is not a function.
  */
-export const onExit: (cb: ExitCallback) => Remover = runtime.onExit;
+export let onExit: (cb: ExitCallback) => Remover = (cb) => start().onExit(cb);
 
 /**
  * Runs every pending handler now, newest first, each at most once. After all
@@ -63,7 +75,7 @@ export const onExit: (cb: ExitCallback) => Remover = runtime.onExit;
  * register(() => console.log("closing"));
  * runExitHandlers(); // prints "closing"; nothing is left to run at exit
  */
-export const runExitHandlers: () => void = runtime.runExitHandlers;
+export let runExitHandlers: () => void = () => start().runExitHandlers();
 
 /**
  * Drops every pending registration, of every owner, without running it.
@@ -72,7 +84,7 @@ export const runExitHandlers: () => void = runtime.runExitHandlers;
  * clear();
  * count(); // 0
  */
-export const clear: () => void = runtime.clear;
+export let clear: () => void = () => start().clear();
 
 /**
  * The number of pending registrations, of every kind and owner.
@@ -81,7 +93,7 @@ export const clear: () => void = runtime.clear;
  * register(() => {});
  * count(); // 1
  */
-export const count: () => number = runtime.count;
+export let count: () => number = () => start().count();
 
 /**
  * Ends the process at once with `code` (default 0), running no exit handler,
@@ -91,7 +103,7 @@ export const count: () => number = runtime.count;
  * exitNow(3);
  * @throws {TypeError} when `code` is not an integer.
  */
-export const exitNow: (code?: number) => never = runtime.exitNow;
+export let exitNow: (code?: number) => never = (code) => start().exitNow(code);
 
 /** The same functions as one object, so `atexit.register(...)` reads as in Python. */
 const atexit = { register, unregister, onExit, runExitHandlers, clear, count, exitNow };

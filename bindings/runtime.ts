@@ -58,19 +58,15 @@ const dispose: symbol = Symbol.dispose ?? Symbol.for("nodejs.dispose");
 
 export class Runtime {
   private readonly core: CoreExports;
-  // Functions by key (the record of a function's first registration).
-  private readonly fns: (Handler | undefined)[] = [];
-  private readonly keyOf = new Map<Handler, number>();
-  // What each pending registration is called with, by handle.
+  // By handle: the function of each pending registration, and what it is
+  // called with.
+  private readonly fnOf: (Handler | undefined)[] = [];
   private readonly calls: (unknown[] | ExitInfo | undefined)[] = [];
-  // The innermost drain running, if any (drains nest when a handler re-enters).
-  private draining: DrainState | undefined;
+  // The core's key for each function with pending registrations.
+  private readonly keyOf = new Map<Handler, number>();
 
   constructor(private readonly host: Host) {
-    this.core = loadCore({
-      run: (handle, key, keyGone) => this.run(handle, key, keyGone),
-      released: (handle, keyGone) => this.release(handle, keyGone),
-    });
+    this.core = loadCore({ released: (handle, lastOfFunction) => this.release(handle, lastOfFunction !== 0) });
   }
 
   register = <F extends Handler>(fn: F, ...args: Parameters<F>): F => {
@@ -82,7 +78,9 @@ export class Runtime {
   unregister = (fn: Handler): void => {
     checkFunction("unregister", "fn", fn);
     const key = this.keyOf.get(fn);
-    if (key !== undefined) this.core.removeAll(key);
+    if (key === undefined) return;
+    this.core.removeAll(key);
+    this.keyOf.delete(fn);
   };
 
   onExit = (cb: ExitCallback): Remover => {
@@ -116,41 +114,37 @@ export class Runtime {
   }
 
   /**
-   * Runs every pending handler, newest first, with the process's exit turned
-   * into a request that ends only the handler calling it.
+   * Runs every pending handler, in the order the core hands them out (newest
+   * first), with the process's exit turned into a request that ends only the
+   * handler calling it. Drains nest when a handler re-enters.
    */
   drain(code: number, signal: string | null): Drained {
-    const outer = this.draining;
     const state: DrainState = { code, signal, error: undefined, failed: false, exitCode: undefined };
-    this.draining = state;
-    try {
-      this.host.intercept(() => this.core.drain());
-    } finally {
-      this.draining = outer;
-    }
+    this.host.intercept(() => {
+      for (let next: number; (next = this.core.next()) !== 0; ) this.run(next, state);
+    });
     return state;
   }
 
   private push(api: string, fn: Handler, call: unknown[] | ExitInfo): number {
-    const known = this.keyOf.get(fn);
-    const handle = this.core.pushJs(known ?? 0);
+    const key = this.keyOf.get(fn);
+    const handle = this.core.pushJs(key ?? 0);
     if (handle < 0) throw outOfMemory(api, this.core.count());
-    if (known === undefined) {
-      this.keyOf.set(fn, handle);
-      this.fns[handle] = fn;
-    }
+    if (key === undefined) this.keyOf.set(fn, handle);
+    this.fnOf[handle] = fn;
     this.calls[handle] = call;
     return handle;
   }
 
-  // Called by the core for each handler it takes off the stack.
-  private run(handle: number, key: number, keyGone: number): void {
-    const fn = this.fns[key]!;
+  // Calls one handler the core took off the stack (see `next` in the core).
+  private run(next: number, state: DrainState): void {
+    const handle = next < 0 ? -next : next;
+    const fn = this.fnOf[handle]!;
     const call = this.calls[handle];
-    this.release(handle, keyGone);
-    const state = this.draining!;
+    this.release(handle, next < 0);
     try {
       if (call instanceof ExitInfo) fn(state.code, state.signal);
+      else if (call!.length === 0) fn(); // a spread call costs more, even of nothing
       else fn(...call!);
     } catch (err) {
       if (err instanceof ExitRequest) {
@@ -163,12 +157,10 @@ export class Runtime {
     }
   }
 
-  // Forgets a registration's values, and its function's once none is left.
-  private release(handle: number, keyGone: number): void {
+  // Forgets a registration's values, and its function once none is left.
+  private release(handle: number, lastOfFunction: boolean): void {
+    if (lastOfFunction) this.keyOf.delete(this.fnOf[handle]!);
+    this.fnOf[handle] = undefined;
     this.calls[handle] = undefined;
-    if (keyGone) {
-      this.keyOf.delete(this.fns[keyGone]!);
-      this.fns[keyGone] = undefined;
-    }
   }
 }

@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,14 +26,15 @@ test.before(() => {
   npm(["install", "--no-audit", "--no-fund", "--prefer-offline", join(dir, packed.filename)], project);
 });
 
-test("the tarball ships the built core and bindings, not sources or tests", () => {
+test("the tarball ships the bundled bindings, their types and the core, not sources or tests", () => {
   const files = packed.files.map((f) => f.path).sort();
   assert.ok(files.includes("build/core.wasm"));
   assert.ok(files.includes("build/index.js"));
   assert.ok(files.includes("build/index.d.ts"));
-  assert.ok(files.includes("build/core-bytes.js"));
   assert.equal(files.filter((f) => /^(assembly|bindings|tests|bench)\//.test(f)), []);
   assert.equal(files.filter((f) => f.endsWith(".map") || f.endsWith(".wat")), []);
+  assert.equal(packed.entryCount, files.length);
+  assert.equal(Object.keys(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).dependencies ?? {}), [], "the bundle needs no dependency");
 });
 
 test("an installed copy runs handlers at exit, from ESM and from require()", () => {
