@@ -1,9 +1,13 @@
 // npm run bench: wasm-atexit against a bare JS array (the floor), signal-exit,
 // exit-hook and CPython's atexit (when python3 is present). Every figure is a
-// ratio to a baseline measured in the same process, so a busy machine moves
-// both sides alike. Prints a Markdown table and which of SPEC P1–P6 hold.
+// ratio to a baseline measured in the same process, interleaved round by
+// round, so a busy machine moves both sides alike. Prints a Markdown table
+// and which of SPEC P1–P6 hold.
+//
+//   npm run bench                      N = 10^4, 10^5, 10^6
+//   BENCH_SIZES=10000,100000 npm run bench
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,31 +16,38 @@ import { onExit as signalExitOnExit } from "signal-exit";
 import exitHook from "exit-hook";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const SIZES = process.env.BENCH_SIZES ? process.env.BENCH_SIZES.split(",").map(Number) : [1e4, 1e5, 1e6];
+const SIZES = (process.env.BENCH_SIZES ?? "10000,100000,1000000").split(",").map(Number);
 // Removing in random order from a plain array or CPython's list is
 // quadratic; past this size those baselines would take minutes.
 const QUADRATIC_LIMIT = 1e4;
-const ROUNDS = 5;
+const ROUNDS = 7;
+const RECORD_BYTES = 24; // the core's record size (assembly/index.ts)
+
 atexit.count(); // starts the runtime, which the package creates on first use
 const core = globalThis[Symbol.for("wasm-atexit.runtime")].internals;
 
-/** Median over ROUNDS of the nanoseconds `body` takes (after `setup`, untimed). */
-function measure(setup, body, teardown = () => {}) {
-  const times = [];
-  for (let round = 0; round < ROUNDS + 1; round++) {
-    const state = setup();
-    const start = process.hrtime.bigint();
-    body(state);
-    const elapsed = Number(process.hrtime.bigint() - start);
-    teardown(state);
-    if (round > 0) times.push(elapsed); // the first round warms up
-  }
-  return median(times);
-}
+// ---- measuring -------------------------------------------------------------
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
+const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
+
+/**
+ * Times each case once per round, cases interleaved, after one warm-up round;
+ * returns the median nanoseconds per operation of each. A case is
+ * { setup() -> state, body(state), teardown(state) }; only body is timed.
+ */
+function compare(ops, cases) {
+  const times = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
+  for (let round = 0; round <= ROUNDS; round++) {
+    for (const [name, { setup = () => undefined, body, teardown = () => {} }] of Object.entries(cases)) {
+      const state = setup();
+      const start = process.hrtime.bigint();
+      body(state);
+      const elapsed = Number(process.hrtime.bigint() - start);
+      teardown(state);
+      if (round > 0) times[name].push(elapsed / ops);
+    }
+  }
+  return Object.fromEntries(Object.entries(times).map(([name, t]) => [name, median(t)]));
 }
 
 function shuffled(n) {
@@ -50,91 +61,47 @@ function shuffled(n) {
 
 const noop = () => {};
 const closures = (n) => Array.from({ length: n }, () => () => {});
-const fmt = (x, digits = 2) => (x === undefined ? "n/a" : x.toFixed(digits));
+const removeAll = (removers) => removers.forEach((remove) => remove());
+// signal-exit's remover is indexOf + splice, so removing N of its listeners
+// one by one is quadratic; between rounds, its emitter is emptied instead.
+const signalExitEmitter = globalThis[Symbol.for("signal-exit emitter")];
+const resetSignalExit = () => {
+  signalExitEmitter.listeners.exit.length = 0;
+};
 
-// ---- register: N registrations of the same closure -----------------------
-function benchRegister(n) {
-  const array = measure(
-    () => [],
-    (a) => {
-      for (let i = 0; i < n; i++) a.push(noop);
-    },
-  );
-  const ours = measure(
-    () => atexit.clear(),
-    () => {
-      for (let i = 0; i < n; i++) atexit.register(noop);
-    },
-    () => atexit.clear(),
-  );
-  const signalExit = measure(
-    () => [],
-    (removers) => {
-      for (let i = 0; i < n; i++) removers.push(signalExitOnExit(noop));
-    },
-    (removers) => removers.forEach((remove) => remove()),
-  );
-  const hook = measure(
-    () => [],
-    (removers) => {
-      for (let i = 0; i < n; i++) removers.push(exitHook(noop));
-    },
-    (removers) => removers.forEach((remove) => remove()),
-  );
-  return { array, ours, signalExit, hook };
+// ---- the cases ---------------------------------------------------------------
+
+// Registering N times: the same closure (SPEC P1), and N distinct closures.
+function benchRegister(n, fns) {
+  const each = fns ? (visit) => fns.forEach(visit) : (visit) => { for (let i = 0; i < n; i++) visit(noop); };
+  return compare(n, {
+    array: { setup: () => [], body: (a) => each((fn) => a.push(fn)) },
+    ours: { body: () => each((fn) => atexit.register(fn)), teardown: () => atexit.clear() },
+    signalExit: { setup: () => [], body: (r) => each((fn) => r.push(signalExitOnExit(fn))), teardown: resetSignalExit },
+    exitHook: { setup: () => [], body: (r) => each((fn) => r.push(exitHook(fn))), teardown: removeAll },
+  });
 }
 
-// The same, with N distinct closures (exit-hook de-duplicates a repeated one).
-function benchRegisterDistinct(n) {
-  const fns = closures(n);
-  const array = measure(
-    () => [],
-    (a) => {
-      for (const fn of fns) a.push(fn);
-    },
-  );
-  const ours = measure(
-    () => atexit.clear(),
-    () => {
-      for (const fn of fns) atexit.register(fn);
-    },
-    () => atexit.clear(),
-  );
-  const signalExit = measure(
-    () => [],
-    (removers) => {
-      for (const fn of fns) removers.push(signalExitOnExit(fn));
-    },
-    (removers) => removers.forEach((remove) => remove()),
-  );
-  const hook = measure(
-    () => [],
-    (removers) => {
-      for (const fn of fns) removers.push(exitHook(fn));
-    },
-    (removers) => removers.forEach((remove) => remove()),
-  );
-  return { array, ours, signalExit, hook };
-}
-
-// ---- drain: run N pending handlers, newest first --------------------------
+// Running N pending handlers, newest first (SPEC P2).
 function benchDrain(n) {
   let calls = 0;
   const counted = () => calls++;
-  const array = measure(
-    () => new Array(n).fill(counted),
-    (a) => {
-      for (let i = a.length - 1; i >= 0; i--) a[i]();
+  const result = compare(n, {
+    array: {
+      setup: () => new Array(n).fill(counted),
+      body: (a) => {
+        for (let i = a.length - 1; i >= 0; i--) a[i]();
+      },
     },
-  );
-  const ours = measure(
-    () => {
-      for (let i = 0; i < n; i++) atexit.register(counted);
+    ours: {
+      setup: () => {
+        for (let i = 0; i < n; i++) atexit.register(counted);
+      },
+      body: () => atexit.runExitHandlers(),
     },
-    () => atexit.runExitHandlers(),
-  );
-  if (calls !== 2 * n * (ROUNDS + 1)) throw new Error(`drain ran ${calls} handlers`);
-  return { array, ours };
+  });
+  if (calls !== 2 * n * (ROUNDS + 1)) throw new Error(`the drain ran ${calls} handlers`);
+  return result;
 }
 
 // signal-exit and exit-hook drain only when the process exits: a child
@@ -142,11 +109,11 @@ function benchDrain(n) {
 // would run once), times a reverse loop over an array of the same closures as
 // its own baseline, then exits; the handler that runs last reports.
 const REGISTER_IN_CHILD = {
-  "signal-exit": 'const { onExit } = await import("signal-exit"); for (const h of handlers) onExit(h);',
-  "exit-hook": 'const { default: exitHook } = await import("exit-hook"); for (const h of handlers) exitHook(h);',
-  "wasm-atexit": 'const { register } = await import("wasm-atexit"); for (const h of handlers) register(h);',
+  ours: 'const { register } = await import("wasm-atexit"); for (const h of handlers) register(h);',
+  signalExit: 'const { onExit } = await import("signal-exit"); for (const h of handlers) onExit(h);',
+  exitHook: 'const { default: exitHook } = await import("exit-hook"); for (const h of handlers) exitHook(h);',
 };
-function drainAtExitRatio(library, n) {
+function drainAtExit(library, n) {
   const source = `
     const n = ${n};
     let calls = 0, start = 0n, loop = Infinity, armed = false;
@@ -162,120 +129,131 @@ function drainAtExitRatio(library, n) {
     ${REGISTER_IN_CHILD[library]}
     start = process.hrtime.bigint();
     process.exit(0);`;
-  const ratios = [];
-  for (let round = 0; round < 3; round++) {
-    const out = execFileSync(process.execPath, ["--input-type=module", "-e", source], { cwd: root, encoding: "utf8" });
-    const { drain, loop } = JSON.parse(out);
-    ratios.push(drain / loop);
-  }
-  return median(ratios);
+  const runs = Array.from({ length: 3 }, () =>
+    JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", source], { cwd: root, encoding: "utf8" })),
+  );
+  return { ratio: median(runs.map((r) => r.drain / r.loop)), ns: median(runs.map((r) => r.drain / n)) };
 }
 
-// ---- unregister one, and unregister all in random order --------------------
+// Removing one of N pending registrations: 100 of them, spread over the
+// stack, timed together.
+const TARGETS = 100;
 function benchUnregisterOne(n) {
   const fns = closures(n);
-  const target = fns[n >> 1];
-  const ours = measure(
-    () => fns.forEach((fn) => atexit.register(fn)),
-    () => atexit.unregister(target),
-    () => atexit.clear(),
-  );
-  const array = measure(
-    () => [...fns],
-    (a) => a.splice(a.indexOf(target), 1),
-  );
-  const hook = measure(
-    () => fns.map((fn) => exitHook(fn)),
-    (removers) => removers[n >> 1](),
-    (removers) => removers.forEach((remove) => remove()),
-  );
-  const signalExit = measure(
-    () => fns.map((fn) => signalExitOnExit(fn)),
-    (removers) => removers[n >> 1](),
-    (removers) => removers.forEach((remove) => remove()),
-  );
-  return { array, ours, hook, signalExit };
+  const targets = Array.from({ length: TARGETS }, (_, i) => Math.floor(((i + 0.5) * n) / TARGETS));
+  return compare(TARGETS, {
+    array: {
+      setup: () => [...fns],
+      body: (a) => {
+        for (const i of targets) a.splice(a.indexOf(fns[i]), 1);
+      },
+    },
+    ours: {
+      setup: () => fns.forEach((fn) => atexit.register(fn)),
+      body: () => {
+        for (const i of targets) atexit.unregister(fns[i]);
+      },
+      teardown: () => atexit.clear(),
+    },
+    signalExit: {
+      setup: () => fns.map((fn) => signalExitOnExit(fn)),
+      body: (r) => {
+        for (const i of targets) r[i]();
+      },
+      teardown: resetSignalExit,
+    },
+    exitHook: {
+      setup: () => fns.map((fn) => exitHook(fn)),
+      body: (r) => {
+        for (const i of targets) r[i]();
+      },
+      teardown: removeAll,
+    },
+  });
 }
 
+// Removing all N, one by one, in random order (SPEC P3).
 function benchUnregisterAll(n) {
   const fns = closures(n);
   const order = shuffled(n);
-  const ours = measure(
-    () => fns.forEach((fn) => atexit.register(fn)),
-    () => {
-      for (const i of order) atexit.unregister(fns[i]);
+  const cases = {
+    ours: {
+      setup: () => fns.forEach((fn) => atexit.register(fn)),
+      body: () => {
+        for (const i of order) atexit.unregister(fns[i]);
+      },
+      teardown: () => {
+        if (atexit.count() !== 0) throw new Error("unregister-all left handlers");
+      },
     },
-  );
-  if (atexit.count() !== 0) throw new Error("unregister-all left handlers");
-  const array =
-    n > QUADRATIC_LIMIT
-      ? undefined
-      : measure(
-          () => [...fns],
-          (a) => {
-            for (const i of order) a.splice(a.indexOf(fns[i]), 1);
-          },
-        );
-  return { ours, array };
+  };
+  if (n <= QUADRATIC_LIMIT) {
+    cases.array = {
+      setup: () => [...fns],
+      body: (a) => {
+        for (const i of order) a.splice(a.indexOf(fns[i]), 1);
+      },
+    };
+  }
+  return compare(n, cases);
 }
 
-// ---- memory: core bytes per pending registration (P6) --------------------
+// Core memory per pending registration (SPEC P6): records in use, and what
+// linear memory grew by. Run first, while the core's memory is still fresh.
 function benchMemory(n) {
-  atexit.clear();
-  const pagesBefore = core.memory.buffer.byteLength;
+  const before = core.memory.buffer.byteLength;
   const fns = closures(n);
   for (const fn of fns) atexit.register(fn);
-  const distinct = (core.recordsInUse() * 24) / n;
-  const committed = (core.memory.buffer.byteLength - pagesBefore) / n;
+  const distinct = (core.recordsInUse() * RECORD_BYTES) / n;
+  const committed = (core.memory.buffer.byteLength - before) / n;
   atexit.clear();
   for (let i = 0; i < n; i++) atexit.register(noop);
-  const same = (core.recordsInUse() * 24) / n;
+  const same = (core.recordsInUse() * RECORD_BYTES) / n;
   atexit.clear();
   return { distinct, same, committed };
 }
 
-// ---- CPython's atexit, with list.append as its own floor ------------------
+// CPython's atexit, with list.append and a reversed loop as its own floors.
 function benchPython(n) {
   const script = `
 import atexit, json, random, time
 n = ${n}
-def med(xs): return sorted(xs)[len(xs)//2]
-def noop(): pass
-def timed(setup, body, rounds=${ROUNDS}):
+def timed(setup, body):
     out = []
-    for _ in range(rounds + 1):
+    for _ in range(${ROUNDS + 1}):
         s = setup(); t = time.perf_counter_ns(); body(s); out.append(time.perf_counter_ns() - t)
         atexit._clear()
-    return med(out[1:])
+    return sorted(out[1:])[len(out[1:]) // 2]
+def noop(): pass
+fns = [(lambda: None) for _ in range(n)]
+order = list(range(n)); random.shuffle(order)
 def push(_):
     a = []
     for _ in range(n): a.append(noop)
-def reg(_):
+def register(_):
     for _ in range(n): atexit.register(noop)
 def loop(a):
     for f in reversed(a): f()
-def fill(): 
+def fill_same():
     for _ in range(n): atexit.register(noop)
-fns = [(lambda: None) for _ in range(n)]
-order = list(range(n)); random.shuffle(order)
 def fill_distinct():
     for f in fns: atexit.register(f)
-def unreg_one(_): atexit.unregister(fns[n // 2])
-def unreg_all(_):
+def unregister_all(_):
     for i in order: atexit.unregister(fns[i])
 res = {
-  "array": timed(lambda: None, push), "register": timed(lambda: None, reg),
-  "loop": timed(lambda: [noop] * n, loop), "drain": timed(fill, lambda _: atexit._run_exitfuncs()),
-  "unregisterOne": timed(fill_distinct, unreg_one),
+  "array": timed(lambda: None, push) / n, "register": timed(lambda: None, register) / n,
+  "loop": timed(lambda: [noop] * n, loop) / n, "drain": timed(fill_same, lambda _: atexit._run_exitfuncs()) / n,
+  "unregisterOne": timed(fill_distinct, lambda _: [atexit.unregister(fns[(2 * i + 1) * n // 20]) for i in range(10)]) / 10,
 }
-if n <= ${QUADRATIC_LIMIT}: res["unregisterAll"] = timed(fill_distinct, unreg_all)
+if n <= ${QUADRATIC_LIMIT}: res["unregisterAll"] = timed(fill_distinct, unregister_all) / n
 print(json.dumps(res))`;
   const python = spawnSync("python3", ["-c", script], { encoding: "utf8" });
-  if (python.error || python.status !== 0) return undefined;
-  return JSON.parse(python.stdout);
+  return python.error || python.status !== 0 ? undefined : JSON.parse(python.stdout);
 }
 
-// ---- start-up: importing the package vs an empty ES package (P4) ---------
+// Start-up (SPEC P4): whole-process time of importing the package against an
+// empty ES package, interleaved, medians; and, steadier, the import alone as
+// timed inside each of those processes.
 function benchStartup() {
   const dir = mkdtempSync(join(tmpdir(), "wasm-atexit-bench-"));
   try {
@@ -287,16 +265,27 @@ function benchStartup() {
       ours: join(root, "build", "index.js"),
       signalExit: join(root, "node_modules", "signal-exit", "dist", "mjs", "index.js"),
     };
-    const times = { empty: [], ours: [], signalExit: [] };
-    // Interleaved, so drift in the machine's load hits every target alike.
-    for (let run = 0; run < 21; run++) {
+    const whole = { empty: [], ours: [], signalExit: [] };
+    const inside = { empty: [], ours: [], signalExit: [] };
+    for (let run = 0; run < 31; run++) {
       for (const [name, file] of Object.entries(targets)) {
         const start = process.hrtime.bigint();
-        execFileSync(process.execPath, ["--input-type=module", "-e", `await import(${JSON.stringify(file)})`]);
-        times[name].push(Number(process.hrtime.bigint() - start) / 1e6);
+        const out = execFileSync(process.execPath, [
+          "--input-type=module",
+          "-e",
+          `const t = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t);`,
+        ]);
+        whole[name].push(Number(process.hrtime.bigint() - start) / 1e6);
+        inside[name].push(Number(out));
       }
     }
-    return { ours: median(times.ours) - median(times.empty), signalExit: median(times.signalExit) - median(times.empty) };
+    const over = (times, name) => median(times[name]) - median(times.empty);
+    return {
+      ours: over(whole, "ours"),
+      signalExit: over(whole, "signalExit"),
+      oursInside: over(inside, "ours"),
+      signalExitInside: over(inside, "signalExit"),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -307,54 +296,63 @@ function tarballBytes() {
   return packed.size;
 }
 
-// ---- report ----------------------------------------------------------------
+// ---- the report --------------------------------------------------------------
+
 const rows = [];
 const row = (...cells) => rows.push(`| ${cells.join(" | ")} |`);
-const verdicts = [];
-const verdict = (id, holds, text) => verdicts.push(`${id} ${holds ? "holds" : "does NOT hold"}: ${text}`);
+const ns = (x) => (x === undefined ? "" : x >= 100 ? `${Math.round(x)} ns` : `${x.toFixed(1)} ns`);
+/** "3.10x (25.0 ns)": a case against its baseline, with its own time per operation. */
+const vs = (x, base) => (x === undefined || base === undefined ? "" : `${(x / base).toFixed(2)}x (${ns(x)})`);
 
-console.log(`wasm-atexit benchmark, node ${process.version}, N = ${SIZES.join(", ")}; ratios to the baseline of the same run\n`);
-row("operation", "N", "wasm-atexit", "signal-exit", "exit-hook", "CPython atexit");
-row("---", "---:", "---:", "---:", "---:", "---:");
+console.log(`wasm-atexit benchmark: node ${process.version}, N = ${SIZES.join(", ")}, median of ${ROUNDS} interleaved rounds.`);
+console.log("Each cell: time ÷ the row's baseline, measured in the same run (time per operation in brackets).\n");
+row("operation", "N", "baseline", "wasm-atexit", "signal-exit", "exit-hook", "CPython atexit (÷ its own baseline)");
+row("---", "---:", "---:", "---:", "---:", "---:", "---:");
 
+const memory = benchMemory(SIZES.at(-1));
 let worstRegister = 0;
 let worstDrain = 0;
-const perRemoval = {};
+const removalNs = {};
 for (const n of SIZES) {
-  const python = benchPython(n);
-  const r = benchRegister(n);
-  worstRegister = Math.max(worstRegister, r.ours / r.array);
-  row("register same closure ÷ array push", n, fmt(r.ours / r.array), fmt(r.signalExit / r.array), `${fmt(r.hook / r.array)} (de-duplicated)`, fmt(python && python.register / python.array));
-  const rd = benchRegisterDistinct(n);
-  row("register distinct closures ÷ array push", n, fmt(rd.ours / rd.array), fmt(rd.signalExit / rd.array), fmt(rd.hook / rd.array), "");
-  const d = benchDrain(n);
-  worstDrain = Math.max(worstDrain, d.ours / d.array);
-  const atExit = n <= 1e5 ? (lib) => fmt(drainAtExitRatio(lib, n)) : () => "n/a";
-  row("drain ÷ reverse loop", n, fmt(d.ours / d.array), atExit("signal-exit"), atExit("exit-hook"), fmt(python && python.drain / python.loop));
-  if (n <= 1e5) row("drain at process exit ÷ reverse loop", n, atExit("wasm-atexit"), "", "", "");
+  const py = benchPython(n);
+  const same = benchRegister(n);
+  worstRegister = Math.max(worstRegister, same.ours / same.array);
+  row("register the same closure", n, `array push ${ns(same.array)}`, vs(same.ours, same.array), vs(same.signalExit, same.array), `${vs(same.exitHook, same.array)}, kept once`, vs(py?.register, py?.array));
+  const distinct = benchRegister(n, closures(n));
+  row("register distinct closures", n, `array push ${ns(distinct.array)}`, vs(distinct.ours, distinct.array), vs(distinct.signalExit, distinct.array), vs(distinct.exitHook, distinct.array), "");
+  const drain = benchDrain(n);
+  worstDrain = Math.max(worstDrain, drain.ours / drain.array);
+  row("drain (runExitHandlers)", n, `reverse loop ${ns(drain.array)}`, vs(drain.ours, drain.array), "", "", vs(py?.drain, py?.loop));
+  if (n <= 1e5) {
+    const atExit = Object.fromEntries(Object.keys(REGISTER_IN_CHILD).map((lib) => [lib, drainAtExit(lib, n)]));
+    const cell = ({ ratio, ns: each }) => `${ratio.toFixed(2)}x (${ns(each)})`;
+    row("drain at process exit", n, "reverse loop, in the child", cell(atExit.ours), cell(atExit.signalExit), cell(atExit.exitHook), "");
+  }
   const one = benchUnregisterOne(n);
-  row("unregister one ÷ array indexOf+splice", n, fmt(one.ours / one.array), fmt(one.signalExit / one.array), fmt(one.hook / one.array), fmt(python && python.unregisterOne / python.array * n, 0) + " ns");
+  row("unregister one", n, `indexOf + splice ${ns(one.array)}`, vs(one.ours, one.array), vs(one.signalExit, one.array), vs(one.exitHook, one.array), py ? ns(py.unregisterOne) : "");
   const all = benchUnregisterAll(n);
-  perRemoval[n] = all.ours / n;
-  row("unregister all, random order: ns per removal", n, fmt(all.ours / n, 0), "", "", fmt(python?.unregisterAll && python.unregisterAll / n, 0));
-  if (all.array !== undefined) row("  … ÷ array indexOf+splice", n, fmt(all.ours / all.array, 3), "", "", "");
+  removalNs[n] = all.ours;
+  row("unregister all, random order, per removal", n, all.array ? `indexOf + splice ${ns(all.array)}` : "(quadratic: skipped)", all.array ? vs(all.ours, all.array) : ns(all.ours), "", "", py?.unregisterAll ? ns(py.unregisterAll) : "");
 }
-const memory = benchMemory(SIZES.at(-1));
-row("core bytes per registration (distinct / same fn)", SIZES.at(-1), `${fmt(memory.distinct, 1)} / ${fmt(memory.same, 1)}`, "", "", "");
-row("core memory committed per registration", SIZES.at(-1), `${fmt(memory.committed, 1)} B`, "", "", "");
+row("core bytes per pending registration: distinct / same function", SIZES.at(-1), "", `${memory.distinct.toFixed(1)} / ${memory.same.toFixed(1)} B`, "", "", "");
+row("linear memory grown per registration", SIZES.at(-1), "", `${memory.committed.toFixed(1)} B`, "", "", "");
 const startup = benchStartup();
-row("import cost over an empty ES package (ms)", "", fmt(startup.ours), fmt(startup.signalExit), "", "");
+row("import, whole process, over an empty ES package", "", "", `${startup.ours.toFixed(2)} ms`, `${startup.signalExit.toFixed(2)} ms`, "", "");
+row("import, timed inside the process, over an empty ES package", "", "", `${startup.oursInside.toFixed(2)} ms`, `${startup.signalExitInside.toFixed(2)} ms`, "", "");
 const wasmBytes = statSync(join(root, "build", "core.wasm")).size;
 const tarball = tarballBytes();
-row("release core / npm tarball (bytes)", "", `${wasmBytes} / ${tarball}`, "", "", "");
+row("release core / npm tarball", "", "", `${wasmBytes} B / ${tarball} B`, "", "", "");
 console.log(rows.join("\n"));
 
-const sizes = Object.keys(perRemoval).map(Number);
-const growth = perRemoval[sizes.at(-1)] / perRemoval[sizes[0]];
-verdict("P1", worstRegister <= 2, `register is at most ${fmt(worstRegister)}x an array push (budget 2x)`);
-verdict("P2", worstDrain <= 3, `the drain is at most ${fmt(worstDrain)}x a reverse loop (budget 3x)`);
-verdict("P3", growth <= 3, `cost per removal at N=${sizes.at(-1)} is ${fmt(growth)}x that at N=${sizes[0]} (linear total: per-removal cost stays flat, allowing 3x for caches)`);
-verdict("P4", startup.ours <= 1, `importing costs ${fmt(startup.ours)} ms over an empty ES package (budget 1 ms)`);
-verdict("P5", wasmBytes <= 2048 && tarball <= 40960, `release core ${wasmBytes} B (budget 2048), tarball ${tarball} B (budget 40960)`);
-verdict("P6", Math.max(memory.distinct, memory.same) <= 24, `${fmt(Math.max(memory.distinct, memory.same), 1)} B of records per pending registration (budget 24)`);
-console.log("\n" + verdicts.join("\n"));
+// P3: total time grows as N^slope; linear is 1, quadratic 2.
+const sizes = Object.keys(removalNs).map(Number);
+const slope = sizes.length > 1 ? 1 + Math.log(removalNs[sizes.at(-1)] / removalNs[sizes[0]]) / Math.log(sizes.at(-1) / sizes[0]) : NaN;
+const verdicts = [
+  ["P1", worstRegister <= 2, `register costs up to ${worstRegister.toFixed(2)}x an array push (budget 2x)`],
+  ["P2", worstDrain <= 3, `the drain costs up to ${worstDrain.toFixed(2)}x a reverse loop (budget 3x)`],
+  ["P3", slope < 1.5, sizes.length > 1 ? `removing all N in random order grows as N^${slope.toFixed(2)} from N=${sizes[0]} to N=${sizes.at(-1)} (linear is N^1, quadratic N^2)` : "needs two sizes or more"],
+  ["P4", startup.ours <= 1, `importing costs ${startup.ours.toFixed(2)} ms over an empty ES package, whole-process medians (budget 1 ms)`],
+  ["P5", wasmBytes <= 2048 && tarball <= 40960, `release core ${wasmBytes} B (budget 2048), tarball ${tarball} B (budget 40960)`],
+  ["P6", Math.max(memory.distinct, memory.same) <= 24, `${Math.max(memory.distinct, memory.same).toFixed(1)} B of core records per pending registration (budget 24)`],
+];
+console.log("\n" + verdicts.map(([id, holds, text]) => `${id} ${holds ? "holds" : "does not hold"}: ${text}`).join("\n"));

@@ -56,12 +56,16 @@ interface DrainState extends Drained {
 
 const dispose: symbol = Symbol.dispose ?? Symbol.for("nodejs.dispose");
 
+// Shared by every registration without arguments, so that those keep no
+// array of their own alive until exit.
+const NO_ARGS: readonly unknown[] = Object.freeze([]);
+
 export class Runtime {
   private readonly core: CoreExports;
   // By handle: the function of each pending registration, and what it is
   // called with.
   private readonly fnOf: (Handler | undefined)[] = [];
-  private readonly calls: (unknown[] | ExitInfo | undefined)[] = [];
+  private readonly calls: (readonly unknown[] | ExitInfo | undefined)[] = [];
   // The core's key for each function with pending registrations.
   private readonly keyOf = new Map<Handler, number>();
 
@@ -71,7 +75,7 @@ export class Runtime {
 
   register = <F extends Handler>(fn: F, ...args: Parameters<F>): F => {
     checkFunction("register", "fn", fn);
-    this.push("register", fn, args);
+    this.push("register", fn, args.length === 0 ? NO_ARGS : args);
     return fn;
   };
 
@@ -126,7 +130,7 @@ export class Runtime {
     return state;
   }
 
-  private push(api: string, fn: Handler, call: unknown[] | ExitInfo): number {
+  private push(api: string, fn: Handler, call: readonly unknown[] | ExitInfo): number {
     const key = this.keyOf.get(fn);
     const handle = this.core.pushJs(key ?? 0);
     if (handle < 0) throw outOfMemory(api, this.core.count());
