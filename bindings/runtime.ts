@@ -62,12 +62,18 @@ const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
 export class Runtime {
   private readonly core: CoreExports;
-  // By handle: the function of each pending registration, and what it is
-  // called with.
-  private readonly fnOf: (Handler | undefined)[] = [];
-  private readonly calls: (readonly unknown[] | ExitInfo | undefined)[] = [];
-  // The core's key for each function with pending registrations.
-  private readonly keyOf = new Map<Handler, number>();
+  // By handle: the function of each pending registration, its key, and what
+  // it is called with.
+  private readonly handlerAt: (Handler | undefined)[] = [];
+  private readonly keyAt: number[] = [];
+  private readonly argsAt: (readonly unknown[] | ExitInfo | undefined)[] = [];
+  // The core's key for each function with pending registrations. Entries
+  // are never deleted (deleting makes a Map reallocate as it shrinks, which
+  // dominated the drain at exit): a key is valid only while `functionOfKey`
+  // (indexed by key) names the same function, and a WeakMap keeps no
+  // function alive.
+  private readonly keyOf = new WeakMap<Handler, number>();
+  private readonly functionOfKey: (Handler | undefined)[] = [];
 
   constructor(private readonly host: Host) {
     this.core = loadCore({ released: (handle, lastOfFunction) => this.release(handle, lastOfFunction !== 0) });
@@ -82,9 +88,9 @@ export class Runtime {
   unregister = (fn: Handler): void => {
     checkFunction("unregister", "fn", fn);
     const key = this.keyOf.get(fn);
-    if (key === undefined) return;
+    if (key === undefined || this.functionOfKey[key] !== fn) return;
     this.core.removeAll(key);
-    this.keyOf.delete(fn);
+    this.functionOfKey[key] = undefined;
   };
 
   onExit = (cb: ExitCallback): Remover => {
@@ -92,7 +98,7 @@ export class Runtime {
     const token = new ExitInfo();
     const handle = this.push("onExit", cb, token);
     const remove = (() => {
-      if (this.calls[handle] === token) this.core.remove(0, handle);
+      if (this.argsAt[handle] === token) this.core.remove(0, handle);
     }) as Remover;
     remove[dispose as typeof Symbol.dispose] = remove;
     return remove;
@@ -131,20 +137,26 @@ export class Runtime {
   }
 
   private push(api: string, fn: Handler, call: readonly unknown[] | ExitInfo): number {
-    const key = this.keyOf.get(fn);
+    let key = this.keyOf.get(fn);
+    if (key !== undefined && this.functionOfKey[key] !== fn) key = undefined;
     const handle = this.core.pushJs(key ?? 0);
     if (handle < 0) throw outOfMemory(api, this.core.count());
-    if (key === undefined) this.keyOf.set(fn, handle);
-    this.fnOf[handle] = fn;
-    this.calls[handle] = call;
+    if (key === undefined) {
+      key = handle;
+      this.keyOf.set(fn, key);
+      this.functionOfKey[key] = fn;
+    }
+    this.handlerAt[handle] = fn;
+    this.keyAt[handle] = key;
+    this.argsAt[handle] = call;
     return handle;
   }
 
   // Calls one handler the core took off the stack (see `next` in the core).
   private run(next: number, state: DrainState): void {
     const handle = next < 0 ? -next : next;
-    const fn = this.fnOf[handle]!;
-    const call = this.calls[handle];
+    const fn = this.handlerAt[handle]!;
+    const call = this.argsAt[handle];
     this.release(handle, next < 0);
     try {
       if (call instanceof ExitInfo) fn(state.code, state.signal);
@@ -163,8 +175,8 @@ export class Runtime {
 
   // Forgets a registration's values, and its function once none is left.
   private release(handle: number, lastOfFunction: boolean): void {
-    if (lastOfFunction) this.keyOf.delete(this.fnOf[handle]!);
-    this.fnOf[handle] = undefined;
-    this.calls[handle] = undefined;
+    if (lastOfFunction) this.functionOfKey[this.keyAt[handle]] = undefined;
+    this.handlerAt[handle] = undefined;
+    this.argsAt[handle] = undefined;
   }
 }
