@@ -1,6 +1,7 @@
-// Status codes returned by the core's exports. Negative values are errors;
-// bindings/errors.ts turns them into messages, and the guest ABI documents
-// them, so their numbers never change.
+// Status codes returned by the core and by the guest ABI's functions.
+// Negative values are errors. bindings/errors.ts, docs/ABI.md,
+// include/wasm_atexit.h, sdk/assemblyscript and sdk/rust name the same
+// numbers; they never change.
 
 export const OK: i32 = 0;
 /** Linear memory could not grow: nothing was registered. */
@@ -9,3 +10,9 @@ export const ERR_NO_MEMORY: i32 = -1;
 export const ERR_NOT_PENDING: i32 = -2;
 /** The handle is pending but belongs to another owner. */
 export const ERR_NOT_OWNER: i32 = -3;
+/** The guest has as many registrations pending as its quota allows. */
+export const ERR_QUOTA: i32 = -4;
+/** The guest has been disposed of: it can register nothing. */
+export const ERR_DISPOSED: i32 = -5;
+// -6 to -8 are the bindings' (bindings/errors.ts): the table index, the
+// handler's signature, the table not attached yet.

@@ -1,19 +1,27 @@
 // The wasm-atexit core: the one last-in-first-out stack of pending exit
-// handlers, and the drain. The bindings keep the JavaScript values the core
-// cannot hold (functions, argument lists); every decision about what is
-// pending and in which order it runs is made here.
+// handlers, shared by JavaScript and every Wasm guest, and the drain. The
+// bindings keep the JavaScript values the core cannot hold (functions,
+// argument lists); every decision about what is pending and in which order
+// it runs is made here.
 //
 // Memory layout. Everything the core owns is a 24-byte record in linear
 // memory, record `r` at `base + r * 24`; record 0 is never used, so 0 means
-// "none" in every link. A handle is a record index.
+// "none" in every link. A handle is a record index. What the six words hold
+// depends on the kind, in the low 4 bits of TAG:
 //
-//   +0  OLDER  the registration below this one on the stack (0: bottom)
-//   +4  NEWER  the registration above this one (0: top). A free record uses
-//              OLDER as the free list's link.
-//   +8  PREV   ring of registrations of the same function: previous
-//   +12 NEXT   ring of registrations of the same function: next
-//   +16 TAG    kind (low 4 bits) | owner << 4
-//   +20 KEY    the function's key: the record that anchors its ring
+//   registration    +0 OLDER   the registration below on the stack (0: bottom)
+//   (JS, GUEST,     +4 NEWER   the registration above (0: top)
+//   GUEST_NO_ARG)   +8 PREV    JS: ring of the same function's registrations;
+//                              guest: ARG, the argument for the handler
+//                   +12 NEXT   JS: ring, next
+//                   +16 TAG    kind | owner << 4
+//                   +20 KEY    JS: the function's key (the record anchoring
+//                              its ring); guest: SLOT, the handler's index in
+//                              the core's function table
+//   GHOST           a JS key whose own registration is gone (see below)
+//   OWNER           one per guest: +0 COUNT pending, +4 QUOTA, +8 LEFT (while
+//                   disposing: registrations still to run), +16 TAG
+//   FREE            +0 links the free list
 //
 // Rings make `unregister(fn)` cost O(registrations of fn), never a scan of
 // the stack (SPEC R5), and removing one handle O(1). A function's key is the
@@ -21,9 +29,13 @@
 // while later ones of the same function are still pending, its record stays
 // behind as a GHOST that anchors the ring, so keys never move; the ghost is
 // freed with the ring's last member.
+//
+// Guest handlers are called from here, through this module's own table
+// (`call_indirect`), into which the bindings copy each guest function at its
+// first registration (SPEC G7). JavaScript owns owner 0.
 
+import { OK, ERR_NO_MEMORY, ERR_NOT_PENDING, ERR_NOT_OWNER, ERR_QUOTA, ERR_DISPOSED } from "./errors";
 import { host } from "./host";
-import { OK, ERR_NO_MEMORY, ERR_NOT_PENDING, ERR_NOT_OWNER } from "./errors";
 
 const RECORD: u32 = 24;
 const OLDER: u32 = 0;
@@ -32,15 +44,22 @@ const PREV: u32 = 8;
 const NEXT: u32 = 12;
 const TAG: u32 = 16;
 const KEY: u32 = 20;
+const ARG: u32 = PREV;
+const SLOT: u32 = KEY;
+const COUNT: u32 = 0;
+const QUOTA: u32 = 4;
+const LEFT: u32 = 8;
 
 // Kinds of record.
 const FREE: u32 = 0;
-const JS: u32 = 1; // a pending JavaScript handler
-const GHOST: u32 = 2; // a key whose own registration is gone (see above)
+const JS: u32 = 1;
+const GHOST: u32 = 2;
+const GUEST: u32 = 3; // a guest handler taking its i32 argument
+const GUEST_NO_ARG: u32 = 4; // a guest handler taking nothing
+const OWNER: u32 = 5;
+const DISPOSING: u32 = 6; // an owner whose registrations are being run or dropped
 
-// The owner of JavaScript handlers; Wasm guests get owners of their own.
 const HOST_OWNER: u32 = 0;
-
 const PAGE: u32 = 65536;
 
 const base: usize = (__heap_base + 7) & ~7;
@@ -49,8 +68,9 @@ let fresh: u32 = 1; // the lowest record never handed out
 let freeList: u32 = 0;
 let top: u32 = 0;
 let pending: u32 = 0;
-let inUse: u32 = 0; // records handed out and not yet freed (pending or ghosts)
+let inUse: u32 = 0; // records handed out and not yet freed
 let pageLimit: i32 = 65536; // the most pages the core may grow to
+let runningSlot: u32 = 0; // the table slot of the guest handler last called
 
 // Field access. Every record index passed here is below `fresh`.
 @inline function get(r: u32, field: u32): u32 {
@@ -61,6 +81,9 @@ let pageLimit: i32 = 65536; // the most pages the core may grow to
 }
 @inline function kindOf(r: u32): u32 {
   return get(r, TAG) & 15;
+}
+@inline function ownerOf(r: u32): u32 {
+  return get(r, TAG) >> 4;
 }
 
 /** Hands out a record, growing memory when needed; 0 when it cannot. */
@@ -109,6 +132,8 @@ function pushOnTop(r: u32): void {
   if (top) set(top, NEWER, r);
   top = r;
   pending++;
+  let owner = ownerOf(r);
+  if (owner != HOST_OWNER) set(owner, COUNT, get(owner, COUNT) + 1);
 }
 
 function takeOffStack(r: u32): void {
@@ -118,10 +143,12 @@ function takeOffStack(r: u32): void {
   else top = older;
   if (older) set(older, NEWER, newer);
   pending--;
+  let owner = ownerOf(r);
+  if (owner != HOST_OWNER) set(owner, COUNT, get(owner, COUNT) - 1);
 }
 
 /**
- * Frees what registration `r` (already off the stack) held. Returns true
+ * Frees what JS registration `r` (already off the stack) held. Returns true
  * when its function has no registration left, so the bindings can forget
  * the function.
  */
@@ -148,8 +175,31 @@ function retire(r: u32): bool {
   return false;
 }
 
+/** Takes pending registration `r` off the stack without running it. */
+function drop(r: u32): void {
+  takeOffStack(r);
+  if (kindOf(r) == JS) host.released(r, retire(r));
+  else release(r);
+}
+
 function isPending(r: u32): bool {
-  return r > 0 && r < fresh && kindOf(r) == JS;
+  if (r == 0 || r >= fresh) return false;
+  let kind = kindOf(r);
+  return kind == JS || kind == GUEST || kind == GUEST_NO_ARG;
+}
+
+/**
+ * Calls guest registration `r`, already off the stack, and frees it first:
+ * a trap unwinds out of the core with the stack consistent.
+ */
+function runGuest(r: u32): void {
+  let kind = kindOf(r);
+  let slot = get(r, SLOT);
+  let arg = get(r, ARG);
+  release(r);
+  runningSlot = slot;
+  if (kind == GUEST) call_indirect<void>(slot, arg);
+  else call_indirect<void>(slot);
 }
 
 /**
@@ -179,12 +229,48 @@ export function pushJs(key: u32): i32 {
   return <i32>r;
 }
 
-/** Removes one pending registration by handle, in O(1). */
+/** Creates the owner of a new guest; returns its id or ERR_NO_MEMORY. */
+export function newOwner(quota: u32): i32 {
+  let owner = allocate();
+  if (!owner) return ERR_NO_MEMORY;
+  set(owner, TAG, OWNER);
+  set(owner, COUNT, 0);
+  set(owner, QUOTA, quota);
+  set(owner, LEFT, 0);
+  return <i32>owner;
+}
+
+/**
+ * Registers a guest's handler: table slot `slot`, called as `slot(arg)` or,
+ * when `takesArg` is false, `slot()`. Returns the handle or an error code
+ * (over the owner's quota, disposed, out of memory) with nothing changed.
+ */
+export function pushGuest(owner: u32, slot: u32, arg: i32, takesArg: bool): i32 {
+  assert(owner > 0 && owner < fresh, "pushGuest: not an owner");
+  if (kindOf(owner) != OWNER) return ERR_DISPOSED;
+  if (get(owner, COUNT) >= get(owner, QUOTA)) return ERR_QUOTA;
+  let r = allocate();
+  if (!r) return ERR_NO_MEMORY;
+  set(r, TAG, (takesArg ? GUEST : GUEST_NO_ARG) | (owner << 4));
+  set(r, SLOT, slot);
+  set(r, ARG, arg);
+  pushOnTop(r);
+  return <i32>r;
+}
+
+/** Pending registrations of one owner. */
+export function countOf(owner: u32): i32 {
+  return kindOf(owner) == OWNER ? <i32>get(owner, COUNT) : 0;
+}
+
+/**
+ * Removes one pending registration by handle, in O(1), if `owner` owns it.
+ * The handle may be any value a guest passes.
+ */
 export function remove(owner: u32, handle: u32): i32 {
   if (!isPending(handle)) return ERR_NOT_PENDING;
-  if (get(handle, TAG) >> 4 != owner) return ERR_NOT_OWNER;
-  takeOffStack(handle);
-  host.released(handle, retire(handle));
+  if (ownerOf(handle) != owner) return ERR_NOT_OWNER;
+  drop(handle);
   return OK;
 }
 
@@ -213,29 +299,68 @@ export function removeAll(key: u32): i32 {
   return removed;
 }
 
-/** Drops every pending registration without running it, newest first. */
-export function clear(): void {
-  while (top) {
+/**
+ * Disposes of a guest (SPEC G5, C's __cxa_finalize): takes all its pending
+ * registrations off the stack, then runs them newest first, or drops them,
+ * and frees the owner. The guest can register nothing from the start. If a
+ * handler traps, calling this again goes on with the rest.
+ */
+export function disposeOwner(owner: u32, run: bool): void {
+  if (kindOf(owner) == OWNER) {
+    set(owner, TAG, DISPOSING);
+    // One pass down the stack, newest first, keeping that order in LEFT.
+    let tail: u32 = 0;
     let r = top;
-    takeOffStack(r);
-    host.released(r, retire(r));
+    while (r) {
+      let older = get(r, OLDER);
+      if (ownerOf(r) == owner) {
+        takeOffStack(r);
+        set(r, OLDER, 0);
+        if (tail) set(tail, OLDER, r);
+        else set(owner, LEFT, r);
+        tail = r;
+      }
+      r = older;
+    }
   }
+  assert(kindOf(owner) == DISPOSING, "disposeOwner: not an owner");
+  let r: u32;
+  while ((r = get(owner, LEFT))) {
+    set(owner, LEFT, get(r, OLDER));
+    if (run) runGuest(r);
+    else release(r);
+  }
+  release(owner);
+}
+
+/** Drops every pending registration, of every owner, without running it. */
+export function clear(): void {
+  while (top) drop(top);
 }
 
 /**
- * The drain's step: takes the newest pending registration off the stack,
- * frees its record and returns its handle, negated when it was its
- * function's last registration (the bindings may then forget the function);
- * 0 when nothing is pending. Because each registration leaves the stack
- * before it is called, a handler that registers (SPEC R6), removes (R7),
- * re-enters the drain (R8) or throws (R9) finds the stack consistent, and
- * nothing can run twice.
+ * The drain's step. Takes the newest pending registration off the stack and
+ * frees its record; a guest's handler is called right here, and the loop
+ * goes on. A JavaScript one is handed to the bindings to call: its handle,
+ * negated when it was its function's last registration (the bindings may
+ * forget the function); 0 when nothing is pending. As each registration
+ * leaves the stack before it is called, a handler that registers (SPEC R6),
+ * removes (R7), re-enters the drain (R8), throws or traps (R9) finds the
+ * stack consistent, and nothing can run twice.
  */
 export function next(): i32 {
-  let r = top;
-  if (!r) return 0;
-  takeOffStack(r);
-  return retire(r) ? -<i32>r : <i32>r;
+  let r: u32;
+  while ((r = top)) {
+    takeOffStack(r);
+    if (kindOf(r) == JS) return retire(r) ? -<i32>r : <i32>r;
+    runGuest(r);
+  }
+  return 0;
+}
+
+/** The table slot of the guest handler called last: the one that trapped. */
+export function lastGuestSlot(): i32 {
+  return <i32>runningSlot;
 }
 
 /** Number of pending registrations, of every owner. */
@@ -243,7 +368,7 @@ export function count(): i32 {
   return <i32>pending;
 }
 
-/** Records in use, pending or ghosts; for tests (leaks) and the benchmark (SPEC P6). */
+/** Records in use, of every kind; for tests (leaks) and the benchmark (SPEC P6). */
 export function recordsInUse(): i32 {
   return <i32>inUse;
 }

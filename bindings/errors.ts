@@ -1,10 +1,20 @@
 // Error texts and the checks that produce them, so each message is written
-// once. Status codes mirror assembly/errors.ts.
+// once; and the status codes of the guest ABI (docs/ABI.md). -1 to -5 come
+// from the core (assembly/errors.ts), -6 to -8 from the bindings' checks of
+// a guest's handler before it reaches the core.
 
 export const OK = 0;
 export const ERR_NO_MEMORY = -1;
 export const ERR_NOT_PENDING = -2;
 export const ERR_NOT_OWNER = -3;
+export const ERR_QUOTA = -4;
+export const ERR_DISPOSED = -5;
+/** The table index is out of range, or holds no function. */
+export const ERR_BAD_INDEX = -6;
+/** The function's signature is neither (i32) -> () nor () -> (). */
+export const ERR_BAD_SIGNATURE = -7;
+/** The guest's table is not attached yet (a start function), or it exports none. */
+export const ERR_NO_TABLE = -8;
 
 /** Says what a value is, for messages: `42 (a number)`, `null`, `an object`. */
 export function describe(value: unknown): string {
@@ -31,6 +41,16 @@ export function describe(value: unknown): string {
 export function checkFunction(api: string, param: string, value: unknown): asserts value is Function {
   if (typeof value !== "function") {
     throw new TypeError(`wasm-atexit: ${api}: ${param} must be a function, got ${describe(value)}`);
+  }
+}
+
+/** Throws unless `value` is an integer in [min, max], naming the option. */
+export function checkInteger(api: string, param: string, value: unknown, min: number, max: number): asserts value is number {
+  if (!Number.isInteger(value)) {
+    throw new TypeError(`wasm-atexit: ${api}: ${param} must be an integer, got ${describe(value)}`);
+  }
+  if ((value as number) < min || (value as number) > max) {
+    throw new RangeError(`wasm-atexit: ${api}: ${param} must be from ${min} to ${max}, got ${value}`);
   }
 }
 

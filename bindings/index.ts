@@ -5,10 +5,27 @@
 // versions side by side) uses the runtime of the first one, found under a
 // global symbol, so there is one stack and one exit listener (SPEC R13).
 
+import * as codes from "./errors.js";
+import type { Guest, GuestOptions } from "./guests.js";
 import { createNodeRuntime } from "./node.js";
-import type { ExitCallback, Handler, Remover, Runtime } from "./runtime.js";
+import type { DisposeOptions, ExitCallback, Handler, Instantiated, Remover, Runtime, WasmSource } from "./runtime.js";
 
-export type { ExitCallback, Handler, Remover } from "./runtime.js";
+export type { AtexitImports, Guest, GuestOptions } from "./guests.js";
+export { DEFAULT_QUOTA } from "./guests.js";
+export type { DisposeOptions, ExitCallback, Handler, Instantiated, Remover, WasmSource } from "./runtime.js";
+
+/** The status codes a guest's `atexit` functions return (docs/ABI.md). */
+export const errorCodes = Object.freeze({
+  OK: codes.OK,
+  NO_MEMORY: codes.ERR_NO_MEMORY,
+  NOT_PENDING: codes.ERR_NOT_PENDING,
+  NOT_OWNER: codes.ERR_NOT_OWNER,
+  QUOTA: codes.ERR_QUOTA,
+  DISPOSED: codes.ERR_DISPOSED,
+  BAD_INDEX: codes.ERR_BAD_INDEX,
+  BAD_SIGNATURE: codes.ERR_BAD_SIGNATURE,
+  NO_TABLE: codes.ERR_NO_TABLE,
+});
 
 const GLOBAL = Symbol.for("wasm-atexit.runtime");
 
@@ -20,8 +37,8 @@ const GLOBAL = Symbol.for("wasm-atexit.runtime");
 // importer calls the real function from then on.
 function start(): Runtime {
   const runtime = ((globalThis as Record<symbol, unknown>)[GLOBAL] ??= createNodeRuntime()) as Runtime;
-  ({ register, unregister, onExit, runExitHandlers, clear, count, exitNow } = runtime);
-  Object.assign(atexit, { register, unregister, onExit, runExitHandlers, clear, count, exitNow });
+  ({ register, unregister, onExit, runExitHandlers, clear, count, exitNow, instantiate, createGuest, dispose } = runtime);
+  Object.assign(atexit, { register, unregister, onExit, runExitHandlers, clear, count, exitNow, instantiate, createGuest, dispose });
   return runtime;
 }
 
@@ -105,6 +122,47 @@ export let count: () => number = () => start().count();
  */
 export let exitNow: (code?: number) => never = (code) => start().exitNow(code);
 
+/**
+ * Instantiates a Wasm module as a guest sharing the exit stack (SPEC G1–G7):
+ * links its `atexit` imports to a new owner, instantiates it through
+ * @assemblyscript/loader (so AssemblyScript aborts are decoded), attaches its
+ * exported function table, and calls its `_initialize` if it has one.
+ *
+ * @example
+ * const { exports, guest } = await instantiate(readFileSync("db.wasm"), { env: { log } }, { name: "db" });
+ * @throws {TypeError | RangeError} when an option is wrong; the module's own LinkError when an import is missing.
+ */
+export let instantiate: (source: WasmSource, imports?: Record<string, unknown>, options?: GuestOptions) => Promise<Instantiated> = (
+  source,
+  imports,
+  options,
+) => start().instantiate(source, imports, options);
+
+/**
+ * Creates a guest for a module you instantiate yourself: pass
+ * `guest.imports` with its imports, then `guest.attach(instance)` before the
+ * module registers anything.
+ *
+ * @example
+ * const guest = createGuest({ name: "img", quota: 100 });
+ * const instance = new WebAssembly.Instance(module, { ...imports, ...guest.imports });
+ * guest.attach(instance);
+ */
+export let createGuest: (options?: GuestOptions) => Guest = (options) => start().createGuest(options);
+
+/**
+ * Disposes of a guest before exit (SPEC G5, C's `__cxa_finalize`): its pending
+ * handlers run now, newest first, or with `{ run: false }` are dropped; none
+ * is ever called after, and the guest can register no more. Throws the last
+ * error a handler threw, after all have run.
+ *
+ * @example
+ * dispose(guest);                 // run its handlers now
+ * dispose(other, { run: false }); // or drop them
+ * @throws {TypeError} when `guest` is not a Guest.
+ */
+export let dispose: (guest: Guest, options?: DisposeOptions) => void = (guest, options) => start().dispose(guest, options);
+
 /** The same functions as one object, so `atexit.register(...)` reads as in Python. */
-const atexit = { register, unregister, onExit, runExitHandlers, clear, count, exitNow };
+const atexit = { register, unregister, onExit, runExitHandlers, clear, count, exitNow, instantiate, createGuest, dispose };
 export default atexit;

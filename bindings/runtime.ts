@@ -4,14 +4,25 @@
 // run is decided only by the core; nothing here keeps a list of what is
 // pending.
 
-import { loadCore, type CoreExports } from "./core.js";
-import { checkFunction, formatFailure, handlerName, outOfMemory } from "./errors.js";
+import { instantiateWithLoader, loadCore, type CoreExports, type LoadedModule } from "./core.js";
+import { checkFunction, describe, formatFailure, handlerName, outOfMemory } from "./errors.js";
+import { Guest, Guests, type GuestOptions } from "./guests.js";
 
 export type Handler = (...args: any[]) => unknown;
 /** The exit code and the signal's name (or null) passed to `onExit` callbacks. */
 export type ExitCallback = (code: number, signal: string | null) => unknown;
 /** Removes one `onExit` registration; calling it again does nothing. */
 export type Remover = (() => void) & Disposable;
+/** What `instantiate` accepts: Wasm bytes, a compiled WebAssembly.Module or a fetch Response. */
+export type WasmSource = ArrayBuffer | ArrayBufferView | object;
+/** What `instantiate` returns: the WebAssembly.Module and Instance, the loader's exports, the guest. */
+export interface Instantiated extends LoadedModule {
+  guest: Guest;
+}
+export interface DisposeOptions {
+  /** Run the guest's pending handlers now (default), or drop them unrun. */
+  run?: boolean;
+}
 
 /**
  * Thrown by a host's exit function while a drain runs: the handler asked the
@@ -74,9 +85,11 @@ export class Runtime {
   // function alive.
   private readonly keyOf = new WeakMap<Handler, number>();
   private readonly functionOfKey: (Handler | undefined)[] = [];
+  private readonly guests: Guests;
 
   constructor(private readonly host: Host) {
     this.core = loadCore({ released: (handle, lastOfFunction) => this.release(handle, lastOfFunction !== 0) });
+    this.guests = new Guests(this.core);
   }
 
   register = <F extends Handler>(fn: F, ...args: Parameters<F>): F => {
@@ -104,12 +117,40 @@ export class Runtime {
     return remove;
   };
 
-  runExitHandlers = (): void => {
-    const drained = this.drain(this.host.exitCode(), null);
-    if (drained.exitCode !== undefined) {
-      this.host.exit(drained.failed && drained.exitCode === 0 ? 1 : drained.exitCode);
+  runExitHandlers = (): void => this.finish(this.drain(this.host.exitCode(), null));
+
+  createGuest = (options?: GuestOptions): Guest => this.guests.create(options);
+
+  instantiate = async (source: WasmSource, imports: Record<string, unknown> = {}, options?: GuestOptions): Promise<Instantiated> => {
+    const guest = this.guests.create(options);
+    const loaded = await instantiateWithLoader(source, { ...imports, ...guest.imports });
+    guest.attach(loaded.instance);
+    // A reactor's initialiser (C's constructors, an AssemblyScript module
+    // built with --exportStart _initialize) runs once the table is attached,
+    // so that it can register.
+    const initialize = loaded.instance.exports._initialize;
+    if (typeof initialize === "function") initialize();
+    return { ...loaded, guest };
+  };
+
+  dispose = (guest: Guest, options: DisposeOptions = {}): void => {
+    if (!(guest instanceof Guest)) {
+      throw new TypeError(`wasm-atexit: dispose: guest must be a Guest from instantiate or createGuest, got ${describe(guest)}`);
     }
-    if (drained.failed) throw drained.error;
+    if (guest.disposed) return;
+    guest.disposed = true;
+    const state = this.newDrain(this.host.exitCode(), null);
+    this.host.intercept(() => {
+      for (;;) {
+        try {
+          return this.core.disposeOwner(guest.owner, options.run === false ? 0 : 1);
+        } catch (err) {
+          this.settle(state, err, this.guests.describe(this.core.lastGuestSlot()));
+        }
+      }
+    });
+    this.guests.release(guest);
+    this.finish(state);
   };
 
   clear = (): void => this.core.clear();
@@ -129,11 +170,45 @@ export class Runtime {
    * handler calling it. Drains nest when a handler re-enters.
    */
   drain(code: number, signal: string | null): Drained {
-    const state: DrainState = { code, signal, error: undefined, failed: false, exitCode: undefined };
+    const state = this.newDrain(code, signal);
     this.host.intercept(() => {
-      for (let next: number; (next = this.core.next()) !== 0; ) this.run(next, state);
+      for (;;) {
+        let next: number;
+        try {
+          // Runs guest handlers itself; a trap in one unwinds to here.
+          next = this.core.next();
+        } catch (err) {
+          this.settle(state, err, this.guests.describe(this.core.lastGuestSlot()));
+          continue;
+        }
+        if (next === 0) return;
+        this.run(next, state);
+      }
     });
     return state;
+  }
+
+  private newDrain(code: number, signal: string | null): DrainState {
+    return { code, signal, error: undefined, failed: false, exitCode: undefined };
+  }
+
+  // After a drain outside the exit event: exit if a handler asked to, else
+  // throw the last failure.
+  private finish(state: Drained): void {
+    if (state.exitCode !== undefined) this.host.exit(state.failed && state.exitCode === 0 ? 1 : state.exitCode);
+    if (state.failed) throw state.error;
+  }
+
+  // Records how a handler ended abnormally: an exit request, or a failure
+  // (reported on stderr with its stack, SPEC R9, G4).
+  private settle(state: DrainState, err: unknown, handler: string): void {
+    if (err instanceof ExitRequest) {
+      state.exitCode = state.code = err.code ?? state.code;
+    } else {
+      state.failed = true;
+      state.error = err;
+      console.error(formatFailure(handler, err));
+    }
   }
 
   private push(api: string, fn: Handler, call: readonly unknown[] | ExitInfo): number {
@@ -163,13 +238,7 @@ export class Runtime {
       else if (call!.length === 0) fn(); // a spread call costs more, even of nothing
       else fn(...call!);
     } catch (err) {
-      if (err instanceof ExitRequest) {
-        state.exitCode = state.code = err.code ?? state.code;
-      } else {
-        state.failed = true;
-        state.error = err;
-        console.error(formatFailure(handlerName(fn), err));
-      }
+      this.settle(state, err, handlerName(fn));
     }
   }
 

@@ -252,7 +252,18 @@ Misc("exitNow rejects a code that is not an integer, naming it", () => {
 });
 
 Misc("the default export holds the same functions", () => {
-  assert.equal(Object.keys(atexit).sort(), ["clear", "count", "exitNow", "onExit", "register", "runExitHandlers", "unregister"]);
+  assert.equal(Object.keys(atexit).sort(), [
+    "clear",
+    "count",
+    "createGuest",
+    "dispose",
+    "exitNow",
+    "instantiate",
+    "onExit",
+    "register",
+    "runExitHandlers",
+    "unregister",
+  ]);
   assert.is(atexit.register, register);
   assert.is(atexit.runExitHandlers, runExitHandlers);
 });

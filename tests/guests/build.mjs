@@ -1,0 +1,86 @@
+// Builds the test guests. AssemblyScript ones with the project's own asc,
+// at test time; C and Rust ones with Debian's clang and rustc (see
+// .ci/run), whose outputs are committed in tests/guests/prebuilt/ so that
+// the tests run on machines without those toolchains. tests/guests.test.mjs
+// checks, wherever the toolchains are, that the committed files are exactly
+// what the sources build to.
+//
+//   node tests/guests/build.mjs    rewrites tests/guests/prebuilt/
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const here = (path) => join(root, "tests", "guests", path);
+
+/** The commands that build each native guest, writing to `out`. */
+export const NATIVE = {
+  c: {
+    tool: "clang",
+    source: "c/logger.c",
+    prebuilt: "prebuilt/logger-c.wasm",
+    command: (out) => [
+      "clang",
+      ["--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-s", "-Iinclude", "-Wl,--export-table", "tests/guests/c/logger.c", "-o", out],
+    ],
+  },
+  rust: {
+    tool: "/usr/bin/rustc",
+    source: "rust/logger.rs",
+    prebuilt: "prebuilt/logger-rust.wasm",
+    command: (out) => [
+      "/usr/bin/rustc",
+      ["--edition", "2021", "--target", "wasm32-unknown-unknown", "--crate-type", "cdylib", "-O", "-C", "strip=symbols",
+        "-C", "link-arg=--export-table", "tests/guests/rust/logger.rs", "-o", out],
+    ],
+  },
+};
+
+export function hasTool(tool) {
+  return spawnSync(tool, ["--version"], { stdio: "ignore" }).status === 0;
+}
+
+// clang runs any wasm-opt it finds on PATH over its output, and npm puts
+// node_modules/.bin (where binaryen, asc's dependency, has one) on PATH:
+// native builds get a PATH without node_modules, so they are the same
+// under npm and outside it.
+const PATH_WITHOUT_NODE_MODULES = (process.env.PATH ?? "")
+  .split(":")
+  .filter((dir) => !dir.includes("node_modules"))
+  .join(":");
+
+/** Builds a native guest into `out`, from the repository root, so paths in the build are the same everywhere. */
+export function buildNative(language, out) {
+  const [command, args] = NATIVE[language].command(out);
+  execFileSync(command, args, {
+    cwd: root,
+    env: { ...process.env, PATH: PATH_WITHOUT_NODE_MODULES },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  return readFileSync(out);
+}
+
+/** The committed build of a native guest. */
+export const prebuilt = (language) => readFileSync(here(NATIVE[language].prebuilt));
+
+/** Compiles an AssemblyScript guest with the project's asc; returns its bytes. */
+export function buildAssemblyScript(name, extraArgs = []) {
+  const out = join(mkdtempSync(join(tmpdir(), "wasm-atexit-guest-")), `${name}.wasm`);
+  execFileSync(
+    process.execPath,
+    [join(root, "node_modules", "assemblyscript", "bin", "asc.js"), here(`assemblyscript/${name}.ts`),
+      "--exportTable", "--runtime", "stub", "-O3", "-o", out, ...extraArgs],
+    // Not from the root, whose asconfig.json would add the core's entry.
+    { cwd: here("."), stdio: ["ignore", "inherit", "inherit"] },
+  );
+  return readFileSync(out);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const language of Object.keys(NATIVE)) {
+    buildNative(language, here(NATIVE[language].prebuilt));
+    console.log(`built ${NATIVE[language].prebuilt}`);
+  }
+}
