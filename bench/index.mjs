@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import atexit from "wasm-atexit";
 import { onExit as signalExitOnExit } from "signal-exit";
 import exitHook from "exit-hook";
+import wabtInit from "wabt";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const SIZES = (process.env.BENCH_SIZES ?? "10000,100000,1000000").split(",").map(Number);
@@ -305,6 +306,53 @@ function tarballBytes() {
   return packed.size;
 }
 
+// Guests (SPEC G7): a WAT guest registers N handlers from its own loop, and
+// the core calls them with call_indirect; against the same counts of JS
+// registrations and JS handlers.
+const BENCH_GUEST = `
+  (module
+    (import "atexit" "register" (func $register (param i32 i32) (result i32)))
+    (table (export "table") 2 funcref)
+    (elem (i32.const 1) $handler)
+    (global $calls (mut i32) (i32.const 0))
+    (func $handler (param i32) (global.set $calls (i32.add (global.get $calls) (i32.const 1))))
+    (func (export "register_many") (param $n i32) (local $i i32)
+      (block $done (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (drop (call $register (i32.const 1) (local.get $i)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next))))
+    (func (export "calls") (result i32) (global.get $calls)))`;
+
+async function benchGuests(n) {
+  const wabt = await wabtInit();
+  const bytes = wabt.parseWat("bench.wat", BENCH_GUEST).toBinary({}).buffer;
+  const { instance } = await atexit.instantiate(bytes, {}, { name: "bench", quota: 2 ** 28 });
+  const guest = instance.exports;
+  let jsCalls = 0;
+  const counted = () => jsCalls++;
+  const register = compare(n, {
+    js: {
+      body: () => {
+        for (let i = 0; i < n; i++) atexit.register(counted, i);
+      },
+      teardown: () => atexit.clear(),
+    },
+    guest: { body: () => guest.register_many(n), teardown: () => atexit.clear() },
+  });
+  const drain = compare(n, {
+    js: {
+      setup: () => {
+        for (let i = 0; i < n; i++) atexit.register(counted);
+      },
+      body: () => atexit.runExitHandlers(),
+    },
+    guest: { setup: () => guest.register_many(n), body: () => atexit.runExitHandlers() },
+  });
+  if (guest.calls() !== n * (ROUNDS + 1) || jsCalls !== n * (ROUNDS + 1)) throw new Error("the guest drain lost handlers");
+  return { register, drain };
+}
+
 // ---- the report --------------------------------------------------------------
 
 const rows = [];
@@ -343,6 +391,11 @@ for (const n of SIZES) {
   removalRatio[n] = all.ours / all.set;
   row("unregister all, random order, per removal", n, `Set delete ${ns(all.set)}`, vs(all.ours, all.set), "", "", py?.unregisterAll ? ns(py.unregisterAll) : "");
   if (all.array) row("  … the same with an array (indexOf + splice)", n, `${ns(all.array)}`, vs(all.ours, all.array), "", "", "");
+}
+for (const n of SIZES.filter((size) => size === 1e4 || size === 1e6)) {
+  const g = await benchGuests(n);
+  row("guest register, from its own loop", n, `JS register ${ns(g.register.js)}`, vs(g.register.guest, g.register.js), "", "", "");
+  row("drain of guest handlers (call_indirect)", n, `drain of JS handlers ${ns(g.drain.js)}`, vs(g.drain.guest, g.drain.js), "", "", "");
 }
 row("core bytes per pending registration: distinct / same function", SIZES.at(-1), "", `${memory.distinct.toFixed(1)} / ${memory.same.toFixed(1)} B`, "", "", "");
 row("linear memory grown per registration", SIZES.at(-1), "", `${memory.committed.toFixed(1)} B`, "", "", "");

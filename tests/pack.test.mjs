@@ -31,6 +31,9 @@ test("the tarball ships the bundled bindings, their types and the core, not sour
   assert.ok(files.includes("build/core.wasm"));
   assert.ok(files.includes("build/index.js"));
   assert.ok(files.includes("build/index.d.ts"));
+  for (const sdk of ["include/wasm_atexit.h", "sdk/assemblyscript/index.ts", "sdk/rust/wasm_atexit.rs", "docs/ABI.md"]) {
+    assert.ok(files.includes(sdk), sdk);
+  }
   assert.equal(files.filter((f) => /^(assembly|bindings|tests|bench)\//.test(f)), []);
   assert.equal(files.filter((f) => f.endsWith(".map") || f.endsWith(".wat")), []);
   assert.equal(packed.entryCount, files.length);
@@ -58,6 +61,29 @@ test("an installed copy runs handlers at exit, from ESM and from require()", () 
   const cjs = spawnSync(process.execPath, ["cjs.cjs"], { cwd: project, encoding: "utf8" });
   assert.equal(lines(cjs.stdout), ["exit code 4", "goodbye from cjs"]);
   assert.is(cjs.status, 4);
+});
+
+test("an AssemblyScript guest compiles against the installed SDK and runs its handler at exit", () => {
+  writeFileSync(
+    join(project, "guest.ts"),
+    `import { atExit } from "wasm-atexit/sdk/assemblyscript";
+     @external("env", "log") declare function log(value: i32): void;
+     function goodbye(value: i32): void { log(value); }
+     atExit(goodbye, 42);`,
+  );
+  execFileSync(process.execPath, [
+    join(root, "node_modules/assemblyscript/bin/asc.js"), "guest.ts", "--exportTable", "--exportStart", "_initialize", "-o", "guest.wasm",
+  ], { cwd: project, stdio: "pipe" });
+  writeFileSync(
+    join(project, "host.mjs"),
+    `import { readFileSync } from "node:fs";
+     import { instantiate, register } from "wasm-atexit";
+     register(() => console.log("js"));
+     await instantiate(readFileSync("guest.wasm"), { env: { log: (v) => console.log("guest " + v) } }, { name: "guest" });`,
+  );
+  const host = spawnSync(process.execPath, ["host.mjs"], { cwd: project, encoding: "utf8" });
+  assert.is(host.stderr, "");
+  assert.equal(lines(host.stdout), ["guest 42", "js"]);
 });
 
 test("the shipped types infer a handler's arguments from fn", () => {
