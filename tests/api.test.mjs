@@ -3,7 +3,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import atexit, { clear, count, exitNow, onExit, register, runExitHandlers, unregister } from "wasm-atexit";
-import { captureErrors, runtime } from "./helpers.mjs";
+import { failuresOf, runtime } from "./helpers.mjs";
 
 const BAD_VALUES = [
   [undefined, "undefined"],
@@ -203,13 +203,7 @@ Run("R9: every handler runs, each failure is reported, then the last error is th
   register(function failsFirst() {
     throw new Error("first");
   });
-  const [thrown, reports] = captureErrors(() => {
-    try {
-      runExitHandlers();
-    } catch (err) {
-      return err;
-    }
-  });
+  const [thrown, reports] = failuresOf(runExitHandlers);
   assert.is(thrown, last);
   assert.equal(log, ["middle", "oldest"]);
   assert.is(reports.length, 2);

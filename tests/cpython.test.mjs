@@ -3,21 +3,13 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import atexit from "wasm-atexit";
-import { captureErrors, lines, runFixture } from "./helpers.mjs";
+import { failuresOf, lines, runFixture } from "./helpers.mjs";
 
 test.before.each(() => atexit.clear());
 test.after(() => atexit.clear());
 
 /** Runs the handlers as `_run_exitfuncs` does; returns [thrown error or undefined, stderr reports]. */
-function runExitFuncs() {
-  return captureErrors(() => {
-    try {
-      atexit.runExitHandlers();
-    } catch (err) {
-      return err;
-    }
-  });
-}
+const runExitFuncs = () => failuresOf(atexit.runExitHandlers);
 
 test("test_general: order with positional and keyword arguments", () => {
   const out = [];

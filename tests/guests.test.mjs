@@ -10,7 +10,7 @@ import fc from "fast-check";
 import wabtInit from "wabt";
 import atexit, { DEFAULT_QUOTA, errorCodes as E } from "wasm-atexit";
 import { NATIVE, buildAssemblyScript, buildNative, hasTool, prebuilt } from "./guests/build.mjs";
-import { captureErrors, lines, runFixture } from "./helpers.mjs";
+import { failuresOf, lines, runFixture } from "./helpers.mjs";
 
 const wabt = await wabtInit();
 const wat = (text) => wabt.parseWat("guest.wat", text).toBinary({}).buffer;
@@ -30,15 +30,7 @@ const load = async (language, options = {}) => {
 };
 
 /** runExitHandlers, returning [what it threw, stderr reports]. */
-function drain() {
-  return captureErrors(() => {
-    try {
-      atexit.runExitHandlers();
-    } catch (err) {
-      return err;
-    }
-  });
-}
+const drain = () => failuresOf(atexit.runExitHandlers);
 
 function fresh(name) {
   const s = suite(name);
@@ -275,13 +267,7 @@ Dispose("a failing handler is reported, the others still run, then its error is 
   g.register_log(1);
   g.register_failing();
   g.register_log(2);
-  const [thrown, reports] = captureErrors(() => {
-    try {
-      atexit.dispose(g.guest);
-    } catch (err) {
-      return err;
-    }
-  });
+  const [thrown, reports] = failuresOf(() => atexit.dispose(g.guest));
   assert.instance(thrown, WebAssembly.RuntimeError);
   assert.equal(logged, ["rust 2", "rust 1"]);
   assert.is(reports.length, 1);

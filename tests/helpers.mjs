@@ -39,6 +39,17 @@ export const lines = (text) => text.split("\n").filter((line) => line !== "");
 /** The runtime behind the package in this thread; `internals` is the core. */
 export const runtime = () => globalThis[Symbol.for("wasm-atexit.runtime")];
 
+/** Runs `body` with console.error captured; returns [what it threw, or undefined; the captured texts]. */
+export function failuresOf(body) {
+  return captureErrors(() => {
+    try {
+      body();
+    } catch (err) {
+      return err;
+    }
+  });
+}
+
 /** Calls `body` with console.error captured; returns [result, captured texts]. */
 export function captureErrors(body) {
   const original = console.error;
