@@ -71,6 +71,10 @@ let pending: u32 = 0;
 let inUse: u32 = 0; // records handed out and not yet freed
 let pageLimit: i32 = 65536; // the most pages the core may grow to
 let runningSlot: u32 = 0; // the table slot of the guest handler last called
+let taken: u32 = 0; // a guest registration next() stopped at (see runTaken)
+
+/** What next(true) returns when it stopped before a guest's handler: no handle is this. */
+const TOOK_GUEST: i32 = i32.MIN_VALUE;
 
 // Field access. Every record index passed here is below `fresh`.
 @inline function get(r: u32, field: u32): u32 {
@@ -347,15 +351,29 @@ export function clear(): void {
  * leaves the stack before it is called, a handler that registers (SPEC R6),
  * removes (R7), re-enters the drain (R8), throws or traps (R9) finds the
  * stack consistent, and nothing can run twice.
+ *
+ * With `stopAtGuests` (tracing), it stops before a guest's handler too and
+ * returns TOOK_GUEST; the bindings then time `runTaken()`.
  */
-export function next(): i32 {
+export function next(stopAtGuests: bool): i32 {
   let r: u32;
   while ((r = top)) {
     takeOffStack(r);
     if (kindOf(r) == JS) return retire(r) ? -<i32>r : <i32>r;
+    if (stopAtGuests) {
+      taken = r;
+      return TOOK_GUEST;
+    }
     runGuest(r);
   }
   return 0;
+}
+
+/** Runs the guest registration next(true) stopped at. */
+export function runTaken(): void {
+  let r = taken;
+  taken = 0;
+  if (r) runGuest(r);
 }
 
 /** The table slot of the guest handler called last: the one that trapped. */

@@ -14,7 +14,8 @@ export interface CoreExports {
   removeAll(key: number): number;
   disposeOwner(owner: number, run: number): void;
   clear(): void;
-  next(): number;
+  next(stopAtGuests: number): number;
+  runTaken(): void;
   lastGuestSlot(): number;
   count(): number;
   recordsInUse(): number;
@@ -32,6 +33,9 @@ export interface FunctionTable {
   grow(delta: number, value?: Function | null): number;
   set(index: number, value: Function | null): void;
 }
+
+/** What next(1) returns when it stopped before a guest's handler (assembly/index.ts). */
+export const TOOK_GUEST = -2147483648;
 
 /** What the core calls back (assembly/host.ts). */
 export interface CoreHost {

@@ -9,10 +9,12 @@ import * as codes from "./errors.js";
 import type { Guest, GuestOptions } from "./guests.js";
 import { createNodeRuntime } from "./node.js";
 import type { DisposeOptions, ExitCallback, Handler, Instantiated, Remover, Runtime, WasmSource } from "./runtime.js";
+import { runWasi as runWasiOn, type RunWasiOptions } from "./wasi.js";
 
 export type { AtexitImports, Guest, GuestOptions } from "./guests.js";
 export { DEFAULT_QUOTA } from "./guests.js";
 export type { DisposeOptions, ExitCallback, Handler, Instantiated, Remover, WasmSource } from "./runtime.js";
+export { WasiError, type RunWasiOptions } from "./wasi.js";
 
 /** The status codes a guest's `atexit` functions return (docs/ABI.md). */
 export const errorCodes = Object.freeze({
@@ -163,6 +165,21 @@ export let createGuest: (options?: GuestOptions) => Guest = (options) => start()
  */
 export let dispose: (guest: Guest, options?: DisposeOptions) => void = (guest, options) => start().dispose(guest, options);
 
+/**
+ * Runs a WASI command, with reactor libraries linked to it, so that every
+ * exit handler (the program's, its libraries', the JavaScript code's) runs
+ * in one LIFO order when the program ends: on proc_exit from any module, or
+ * when main returns (SPEC W1–W3). Resolves to the program's exit code.
+ *
+ * @example
+ * const code = await runWasi(readFileSync("app.wasm"), {
+ *   args: ["app", "--flag"], preopens: { "/data": "./data" }, link: { db: readFileSync("libdb.wasm") },
+ * });
+ * process.exitCode = code;
+ * @throws {WasiError} when a module is not Wasm, needs an import nobody provides, or traps.
+ */
+export const runWasi = (program: WasmSource, options?: RunWasiOptions): Promise<number> => runWasiOn(start(), program, options);
+
 /** The same functions as one object, so `atexit.register(...)` reads as in Python. */
-const atexit = { register, unregister, onExit, runExitHandlers, clear, count, exitNow, instantiate, createGuest, dispose };
+const atexit = { register, unregister, onExit, runExitHandlers, clear, count, exitNow, instantiate, createGuest, dispose, runWasi };
 export default atexit;

@@ -26,6 +26,7 @@ const nodeHost: Host = {
     }
   },
   exitCode: () => Number(process.exitCode ?? 0),
+  tracing: () => process.env.WASM_ATEXIT_TRACE === "1",
   exit: (code) => process.exit(code),
   exitNow(code) {
     checkExitCode("exitNow", code);

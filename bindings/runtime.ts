@@ -4,7 +4,7 @@
 // run is decided only by the core; nothing here keeps a list of what is
 // pending.
 
-import { instantiateWithLoader, loadCore, type CoreExports, type LoadedModule } from "./core.js";
+import { TOOK_GUEST, instantiateWithLoader, loadCore, type CoreExports, type LoadedModule } from "./core.js";
 import { checkFunction, describe, formatFailure, handlerName, outOfMemory } from "./errors.js";
 import { Guest, Guests, type GuestOptions } from "./guests.js";
 
@@ -43,6 +43,8 @@ export interface Host {
   exit(code: number): never;
   /** Ends the process at once, running no handler. */
   exitNow(code: number): never;
+  /** Whether each handler is to be traced on stderr as it runs (WASM_ATEXIT_TRACE=1). */
+  tracing(): boolean;
 }
 
 /** The outcome of one drain. */
@@ -66,6 +68,21 @@ interface DrainState extends Drained {
 }
 
 const dispose: symbol = Symbol.dispose ?? Symbol.for("nodejs.dispose");
+
+// How a traced handler ended when it neither threw nor asked to exit.
+const RAN = Symbol("ran");
+
+/** One line on stderr per handler, as it ends (WASM_ATEXIT_TRACE=1, the command's --trace). */
+function trace(handler: string, start: number, outcome: unknown): void {
+  const took = `${(performance.now() - start).toFixed(3)} ms`;
+  const how =
+    outcome === RAN
+      ? `ran in ${took}`
+      : outcome instanceof ExitRequest
+        ? `asked to exit with ${outcome.code ?? "the current code"} after ${took}`
+        : `failed after ${took}: ${outcome instanceof Error ? `${outcome.name}: ${outcome.message}` : describe(outcome)}`;
+  console.error(`wasm-atexit trace: ${handler} ${how}`);
+}
 
 // Shared by every registration without arguments, so that those keep no
 // array of their own alive until exit.
@@ -171,18 +188,20 @@ export class Runtime {
    */
   drain(code: number, signal: string | null): Drained {
     const state = this.newDrain(code, signal);
+    const tracing = this.host.tracing();
     this.host.intercept(() => {
       for (;;) {
         let next: number;
         try {
-          // Runs guest handlers itself; a trap in one unwinds to here.
-          next = this.core.next();
+          // Runs guest handlers itself (unless tracing); a trap in one unwinds to here.
+          next = this.core.next(tracing ? 1 : 0);
         } catch (err) {
           this.settle(state, err, this.guests.describe(this.core.lastGuestSlot()));
           continue;
         }
         if (next === 0) return;
-        this.run(next, state);
+        if (next === TOOK_GUEST) this.runTakenGuest(state);
+        else this.run(next, state, tracing);
       }
     });
     return state;
@@ -228,18 +247,35 @@ export class Runtime {
   }
 
   // Calls one handler the core took off the stack (see `next` in the core).
-  private run(next: number, state: DrainState): void {
+  private run(next: number, state: DrainState, tracing: boolean): void {
     const handle = next < 0 ? -next : next;
     const fn = this.handlerAt[handle]!;
     const call = this.argsAt[handle];
     this.release(handle, next < 0);
+    const start = tracing ? performance.now() : 0;
+    let outcome: unknown = RAN;
     try {
       if (call instanceof ExitInfo) fn(state.code, state.signal);
       else if (call!.length === 0) fn(); // a spread call costs more, even of nothing
       else fn(...call!);
     } catch (err) {
       this.settle(state, err, handlerName(fn));
+      outcome = err;
     }
+    if (tracing) trace(handlerName(fn), start, outcome);
+  }
+
+  // Runs, and traces, the guest handler the core stopped at.
+  private runTakenGuest(state: DrainState): void {
+    const start = performance.now();
+    let outcome: unknown = RAN;
+    try {
+      this.core.runTaken();
+    } catch (err) {
+      this.settle(state, err, this.guests.describe(this.core.lastGuestSlot()));
+      outcome = err;
+    }
+    trace(this.guests.describe(this.core.lastGuestSlot()), start, outcome);
   }
 
   // Forgets a registration's values, and its function once none is left.

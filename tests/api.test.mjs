@@ -256,6 +256,7 @@ Misc("the default export holds the same functions", () => {
     "onExit",
     "register",
     "runExitHandlers",
+    "runWasi",
     "unregister",
   ]);
   assert.is(atexit.register, register);

@@ -330,7 +330,7 @@ const dir = mkdtempSync(join(tmpdir(), "wasm-atexit-guests-"));
 const asPath = join(dir, "logger-as.wasm");
 writeFileSync(asPath, binaries.assemblyscript);
 const guestsFixture = (scenario) =>
-  runFixture("guests.mjs", [asPath, join("tests", "guests", NATIVE.c.prebuilt), join("tests", "guests", NATIVE.rust.prebuilt), scenario]);
+  runFixture("guests.mjs", [asPath, NATIVE.c.prebuilt, NATIVE.rust.prebuilt, scenario]);
 
 AtExit("JavaScript, AssemblyScript, C and Rust handlers run in one LIFO order, arguments intact", () => {
   const r = guestsFixture("interleave");
@@ -360,7 +360,7 @@ for (const language of Object.keys(NATIVE)) {
       console.log(`  (no ${NATIVE[language].tool} here: the committed ${language} guest is used as it is)`);
       return;
     }
-    const built = buildNative(language, join(dir, `${language}.wasm`));
+    const built = buildNative(language, join(dir, `${language.replaceAll(" ", "-")}.wasm`));
     assert.ok(built.equals(prebuilt(language)), `rebuild it: node tests/guests/build.mjs`);
   });
 }

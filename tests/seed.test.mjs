@@ -12,7 +12,11 @@ import { lines } from "./helpers.mjs";
 const demo = fileURLToPath(new URL("../demo/counter.mjs", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "wasm-atexit-seed-"));
 const counterFile = join(dir, "counter");
-const runDemo = () => spawnSync(process.execPath, [demo, counterFile], { encoding: "utf8" });
+const runDemo = () => {
+  const env = { ...process.env };
+  delete env.WASM_ATEXIT_DEMO_DATA; // on its own, not as a part of npm start
+  return spawnSync(process.execPath, [demo, counterFile], { encoding: "utf8", env });
+};
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -24,10 +28,10 @@ test("the counter is saved at exit and advances by one per run", () => {
   assert.is(second.status, 0, second.stderr);
   assert.is(readFileSync(counterFile, "utf8"), "2");
   assert.equal(lines(second.stdout), [
-    "counter is 2; handlers pending: 3",
-    "Goodbye, Walter, it was nice to meet you.",
-    "Goodbye, Donny, it was nice to meet you.",
-    `saved counter 2 to ${counterFile}`,
+    "JavaScript counter is 2",
+    "Goodbye, Walter, it was nice to meet you. (from JavaScript)",
+    "Goodbye, Donny, it was nice to meet you. (from JavaScript)",
+    "JavaScript saved its counter, 2",
   ]);
 });
 

@@ -1,11 +1,12 @@
 // Builds the test guests. AssemblyScript ones with the project's own asc,
-// at test time; C and Rust ones with Debian's clang and rustc (see
-// .ci/run), whose outputs are committed in tests/guests/prebuilt/ so that
-// the tests run on machines without those toolchains. tests/guests.test.mjs
+// at test time; C and Rust ones (and the demo's C program) with Debian's
+// clang and rustc (see .ci/run), whose outputs are committed in
+// tests/guests/prebuilt/ and demo/prebuilt/ so that the tests and the demo
+// run on machines without those toolchains. tests/guests.test.mjs
 // checks, wherever the toolchains are, that the committed files are exactly
 // what the sources build to.
 //
-//   node tests/guests/build.mjs    rewrites tests/guests/prebuilt/
+//   node tests/guests/build.mjs    rewrites tests/guests/prebuilt/ and demo/prebuilt/
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,21 +16,42 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const here = (path) => join(root, "tests", "guests", path);
 
+// Paths are relative to the repository root.
+const clang = (model, source) => (out) => [
+  "clang",
+  [`--target=wasm32-wasi`, `-mexec-model=${model}`, "-O2", "-s", "-Iinclude", "-Wl,--export-table", source, "-o", out],
+];
+
 /** The commands that build each native guest, writing to `out`. */
 export const NATIVE = {
   c: {
     tool: "clang",
-    source: "c/logger.c",
-    prebuilt: "prebuilt/logger-c.wasm",
-    command: (out) => [
-      "clang",
-      ["--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-s", "-Iinclude", "-Wl,--export-table", "tests/guests/c/logger.c", "-o", out],
-    ],
+    source: "tests/guests/c/logger.c",
+    prebuilt: "tests/guests/prebuilt/logger-c.wasm",
+    command: clang("reactor", "tests/guests/c/logger.c"),
+  },
+  "c WASI program": {
+    tool: "clang",
+    source: "tests/guests/c/program.c",
+    prebuilt: "tests/guests/prebuilt/program-c.wasm",
+    command: clang("command", "tests/guests/c/program.c"),
+  },
+  "c WASI library": {
+    tool: "clang",
+    source: "tests/guests/c/library.c",
+    prebuilt: "tests/guests/prebuilt/library-c.wasm",
+    command: clang("reactor", "tests/guests/c/library.c"),
+  },
+  "demo C program": {
+    tool: "clang",
+    source: "demo/counter.c",
+    prebuilt: "demo/prebuilt/counter-c.wasm",
+    command: clang("command", "demo/counter.c"),
   },
   rust: {
     tool: "/usr/bin/rustc",
-    source: "rust/logger.rs",
-    prebuilt: "prebuilt/logger-rust.wasm",
+    source: "tests/guests/rust/logger.rs",
+    prebuilt: "tests/guests/prebuilt/logger-rust.wasm",
     command: (out) => [
       "/usr/bin/rustc",
       ["--edition", "2021", "--target", "wasm32-unknown-unknown", "--crate-type", "cdylib", "-O", "-C", "strip=symbols",
@@ -63,7 +85,7 @@ export function buildNative(language, out) {
 }
 
 /** The committed build of a native guest. */
-export const prebuilt = (language) => readFileSync(here(NATIVE[language].prebuilt));
+export const prebuilt = (language) => readFileSync(join(root, NATIVE[language].prebuilt));
 
 /** Compiles an AssemblyScript guest with the project's asc; returns its bytes. */
 export function buildAssemblyScript(name, extraArgs = []) {
@@ -80,7 +102,7 @@ export function buildAssemblyScript(name, extraArgs = []) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   for (const language of Object.keys(NATIVE)) {
-    buildNative(language, here(NATIVE[language].prebuilt));
+    buildNative(language, join(root, NATIVE[language].prebuilt));
     console.log(`built ${NATIVE[language].prebuilt}`);
   }
 }

@@ -1,0 +1,118 @@
+// The wasm-atexit command: runs a WASI program, with libraries linked to it,
+// so that every exit handler — the program's, its libraries', the host's —
+// runs in one LIFO order when it ends, and ends with the program's code.
+// A user's mistake gets one line on stderr, never a stack trace.
+
+import { readFileSync } from "node:fs";
+import { basename, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { WasiError, runWasi } from "./index.js";
+
+const USAGE = `Usage: wasm-atexit run <program.wasm> [options] [-- args...]
+
+Runs a WASI command. When it ends, its exit handlers, its libraries' and
+those of any --import module run in one last-in-first-out order; then the
+command ends with the program's exit code.
+
+Options:
+  --link name=lib.wasm   link a reactor library, imported by the program as module "name"
+  --dir host[:guest]     let the program open a host directory, seen as guest (default: host)
+  --env KEY=VALUE        set an environment variable for the program
+  --import module.mjs    load a JavaScript module first (it may register exit handlers)
+  --trace                print each exit handler as it runs: which, how long, how it ended
+  --help                 print this
+  --version              print the version`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const split = argv.indexOf("--");
+  const programArgs = split < 0 ? [] : argv.slice(split + 1);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: split < 0 ? argv : argv.slice(0, split),
+      allowPositionals: true,
+      options: {
+        link: { type: "string", multiple: true },
+        dir: { type: "string", multiple: true },
+        env: { type: "string", multiple: true },
+        import: { type: "string", multiple: true },
+        trace: { type: "boolean" },
+        help: { type: "boolean" },
+        version: { type: "boolean" },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    console.log(JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version);
+    return 0;
+  }
+  const [command, programPath, ...extra] = positionals;
+  if (command !== "run") throw new UsageError(command === undefined ? "no command given" : `unknown command "${command}"`);
+  if (programPath === undefined) throw new UsageError("run needs a program: wasm-atexit run <program.wasm>");
+  if (extra.length > 0) throw new UsageError(`unexpected "${extra.join(" ")}": the program's arguments go after --`);
+
+  const link: Record<string, Uint8Array> = {};
+  for (const spec of values.link ?? []) {
+    const [name, path] = pair(spec, "=");
+    if (!name || !path) throw new UsageError(`--link takes name=lib.wasm, got "${spec}"`);
+    link[name] = readWasm(path);
+  }
+  const preopens: Record<string, string> = {};
+  for (const spec of values.dir ?? []) {
+    const [host, guest] = pair(spec, ":");
+    if (!host) throw new UsageError(`--dir takes host[:guest], got "${spec}"`);
+    preopens[guest ?? host] = host;
+  }
+  const env: Record<string, string> = {};
+  for (const spec of values.env ?? []) {
+    const [key, value] = pair(spec, "=");
+    if (!key || value === undefined) throw new UsageError(`--env takes KEY=VALUE, got "${spec}"`);
+    env[key] = value;
+  }
+  if (values.trace) process.env.WASM_ATEXIT_TRACE = "1";
+  const program = readWasm(programPath);
+  for (const module of values.import ?? []) await import(pathToFileURL(resolve(module)).href);
+  return runWasi(program, { args: [programPath, ...programArgs], env, preopens, link, name: basename(programPath) });
+}
+
+/** Splits at the first `separator`: ["a", "b=c"] for "a=b=c"; [spec, undefined] without one. */
+function pair(spec: string, separator: string): [string, string | undefined] {
+  const at = spec.indexOf(separator);
+  return at < 0 ? [spec, undefined] : [spec.slice(0, at), spec.slice(at + 1)];
+}
+
+function readWasm(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new WasiError(`cannot read ${path}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (err as Error).message}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(`wasm-atexit: ${err.message} (see wasm-atexit --help)`);
+      process.exitCode = 2;
+    } else if (err instanceof WasiError) {
+      console.error(`wasm-atexit: ${err.message}`);
+      process.exitCode = 1;
+    } else {
+      throw err; // not the user's mistake: Node prints the stack
+    }
+  },
+);

@@ -1,0 +1,167 @@
+// WASI hosts (SPEC W1–W3). Runs a WASI command with reactor libraries linked
+// to it, under node:wasi or @bjorn3/browser_wasi_shim. However the program
+// ends — proc_exit from the program or from any library (W1), or main
+// returning (W2) — the whole shared stack is drained, and then the program's
+// exit code is returned. A C module's own libc `atexit` handlers have run by
+// then, inside its exit() (W3).
+
+import { instantiateWithLoader, type LoadedModule } from "./core.js";
+import type { Runtime, WasmSource } from "./runtime.js";
+
+export interface RunWasiOptions {
+  /** The program's argv, its own name first (default: [name]). */
+  args?: string[];
+  env?: Record<string, string>;
+  /** Directories the program may open: the path it sees → the host directory (node:wasi only). */
+  preopens?: Record<string, string>;
+  /**
+   * Reactor libraries, by the import module name the program uses for them,
+   * instantiated in this order before the program; each is a guest under
+   * that name, with its own WASI view of the same args, env and stdio, and
+   * sees the libraries before it.
+   */
+  link?: Record<string, WasmSource>;
+  /** The WASI implementation: node:wasi (default), or @bjorn3/browser_wasi_shim, which you install. */
+  wasi?: "node" | "browser_wasi_shim";
+  /** The program's guest name in reports (default "main"). */
+  name?: string;
+}
+
+/** A problem with the program or a library, worded for whoever runs it. */
+export class WasiError extends Error {
+  override name = "WasiError";
+}
+
+/** What proc_exit throws: the program ends with `code` (cf. browser_wasi_shim's WASIProcExit). */
+class WasiExit {
+  constructor(readonly code: number) {}
+}
+
+interface WasiHost {
+  imports: Record<string, unknown>;
+  start(instance: object): number | undefined;
+  initialize(instance: object): void;
+}
+
+/**
+ * Runs `program`; resolves to its exit code once every exit handler has run.
+ * A handler failure turns an exit code of 0 into 1 (SPEC R9); a handler
+ * asking to exit sets the code.
+ */
+export async function runWasi(runtime: Runtime, program: WasmSource, options: RunWasiOptions = {}): Promise<number> {
+  const name = options.name ?? "main";
+  const makeHost = options.wasi === "browser_wasi_shim" ? shimHost : nodeHost;
+  const args = options.args ?? [name];
+  const linked: Record<string, Record<string, unknown>> = {};
+  let code: number;
+  let running = name;
+  try {
+    for (const [linkName, source] of Object.entries(options.link ?? {})) {
+      running = linkName;
+      const host = await makeHost(args, options);
+      const { instance } = await link(runtime, source, linkName, linked, host);
+      // A reactor's constructors run here; node:wasi also binds its memory.
+      if (instance.exports.memory instanceof WebAssembly.Memory) host.initialize(instance);
+      else if (typeof instance.exports._initialize === "function") instance.exports._initialize();
+      linked[linkName] = instance.exports;
+    }
+    running = name;
+    const host = await makeHost(args, options);
+    const { instance } = await link(runtime, program, name, linked, host);
+    if (typeof instance.exports._start !== "function") {
+      throw new WasiError(`${name} is not a WASI command: it exports no _start`);
+    }
+    code = host.start(instance) ?? 0;
+  } catch (err) {
+    if (!(err instanceof WasiExit)) throw failure(running, err);
+    code = err.code;
+  }
+  const drained = runtime.drain(code, null);
+  const final = drained.exitCode ?? code;
+  return drained.failed && final === 0 ? 1 : final;
+}
+
+/** Instantiates one module as a guest, with the WASI imports and the libraries linked so far. */
+async function link(
+  runtime: Runtime,
+  source: WasmSource,
+  name: string,
+  linked: Record<string, Record<string, unknown>>,
+  host: WasiHost,
+): Promise<LoadedModule> {
+  const guest = runtime.createGuest({ name });
+  const wasi = {
+    ...host.imports,
+    proc_exit: (code: number) => {
+      throw new WasiExit(code);
+    },
+  };
+  let loaded: LoadedModule;
+  try {
+    loaded = await instantiateWithLoader(source, { ...linked, wasi_snapshot_preview1: wasi, ...guest.imports });
+  } catch (err) {
+    if (err instanceof WebAssembly.CompileError) throw new WasiError(`${name} is not a WebAssembly module (${err.message})`);
+    if (err instanceof WebAssembly.LinkError) throw missingImport(name, err);
+    throw err;
+  }
+  guest.attach(loaded.instance);
+  return loaded;
+}
+
+function missingImport(name: string, err: WebAssembly.LinkError): WasiError {
+  const found = /module="([^"]*)"(?: function="([^"]*)")?/.exec(err.message);
+  if (!found) return new WasiError(`${name} cannot be linked: ${err.message}`);
+  const what = found[2] === undefined ? `the module ${found[1]}` : `${found[1]}.${found[2]}`;
+  return new WasiError(`${name} needs the import ${what}, which nothing provides`);
+}
+
+function failure(running: string, err: unknown): unknown {
+  if (err instanceof WasiError) return err;
+  if (err instanceof WebAssembly.RuntimeError) return new WasiError(`${running} trapped: ${err.message}`, { cause: err });
+  return err;
+}
+
+async function nodeHost(args: string[], options: RunWasiOptions): Promise<WasiHost> {
+  const { WASI } = await importNodeWasi();
+  const wasi = new WASI({ version: "preview1", args, env: options.env ?? {}, preopens: options.preopens ?? {}, returnOnExit: true });
+  return {
+    imports: wasi.wasiImport as Record<string, unknown>,
+    start: (instance) => wasi.start(instance),
+    initialize: (instance) => wasi.initialize(instance),
+  };
+}
+
+// node:wasi announces itself as experimental when first imported; the
+// program's stderr belongs to the program, so that one warning is held back.
+async function importNodeWasi(): Promise<typeof import("node:wasi")> {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    if (!String(warning).startsWith("WASI is an experimental feature")) {
+      (emitWarning as (...a: unknown[]) => void).call(process, warning, ...rest);
+    }
+  }) as typeof process.emitWarning;
+  try {
+    return await import("node:wasi");
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+
+async function shimHost(args: string[], options: RunWasiOptions): Promise<WasiHost> {
+  if (options.preopens && Object.keys(options.preopens).length > 0) {
+    throw new WasiError("preopens need node:wasi: browser_wasi_shim has no access to host directories");
+  }
+  const shim = await import("@bjorn3/browser_wasi_shim");
+  const env = Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`);
+  const fds = [
+    new shim.OpenFile(new shim.File([])),
+    new shim.ConsoleStdout((bytes) => process.stdout.write(bytes)),
+    new shim.ConsoleStdout((bytes) => process.stderr.write(bytes)),
+  ];
+  const wasi = new shim.WASI(args, env, fds, { debug: false });
+  return {
+    imports: wasi.wasiImport as unknown as Record<string, unknown>,
+    start: (instance) => wasi.start(instance as Parameters<typeof wasi.start>[0]),
+    initialize: (instance) => wasi.initialize(instance as Parameters<typeof wasi.initialize>[0]),
+  };
+}

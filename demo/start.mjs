@@ -1,0 +1,40 @@
+// npm start: the seed's counter across languages. A C program
+// (demo/counter.c), an AssemblyScript library linked to it
+// (demo/counter-as.ts) and a JavaScript module (demo/counter.mjs) each keep
+// a counter in a file and save it from an exit handler; all the handlers
+// share one stack, so the output shows one LIFO order across the three.
+//
+//   node demo/start.mjs [data-dir]     (default: <tmp>/wasm-atexit-demo)
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const dataDir = process.argv[2] ?? join(tmpdir(), "wasm-atexit-demo");
+mkdirSync(dataDir, { recursive: true });
+
+// The AssemblyScript library is built here with the project's asc (in
+// demo/, away from the root's asconfig.json, which names the core); the C
+// program is committed (demo/prebuilt/, checked against demo/counter.c by
+// the tests wherever clang is), since a fresh machine has no clang.
+const library = join(root, "build", "demo", "counter-as.wasm");
+execFileSync(process.execPath, [
+  join(root, "node_modules", "assemblyscript", "bin", "asc.js"), "counter-as.ts",
+  "--exportTable", "--exportStart", "_initialize", "--runtime", "stub", "-O3", "-o", library,
+], { cwd: join(root, "demo"), stdio: "inherit" });
+
+const args = [
+  "run", "demo/prebuilt/counter-c.wasm",
+  "--link", `counter_as=${relative(root, library)}`,
+  "--dir", `${dataDir}:/data`,
+  "--import", "demo/counter.mjs",
+];
+console.log(`$ wasm-atexit ${args.join(" ")}\n`);
+const run = spawnSync(process.execPath, [join(root, "build", "cli.js"), ...args], {
+  cwd: root,
+  env: { ...process.env, WASM_ATEXIT_DEMO_DATA: dataDir },
+  stdio: "inherit",
+});
+process.exitCode = run.status ?? 1;
