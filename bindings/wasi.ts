@@ -60,6 +60,9 @@ export async function runWasi(runtime: Runtime, program: WasmSource, options: Ru
       running = linkName;
       const host = await makeHost(args, options);
       const { instance } = await link(runtime, source, linkName, linked, host);
+      if (typeof instance.exports._start === "function") {
+        throw new WasiError(`${linkName} is a command (it exports _start), not a library: link reactors, such as C built with -mexec-model=reactor`);
+      }
       // A reactor's constructors run here; node:wasi also binds its memory.
       if (instance.exports.memory instanceof WebAssembly.Memory) host.initialize(instance);
       else if (typeof instance.exports._initialize === "function") instance.exports._initialize();
@@ -96,23 +99,25 @@ async function link(
       throw new WasiExit(code);
     },
   };
-  let loaded: LoadedModule;
+  let module: WebAssembly.Module;
   try {
-    loaded = await instantiateWithLoader(source, { ...linked, wasi_snapshot_preview1: wasi, ...guest.imports });
+    module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source as BufferSource);
   } catch (err) {
     if (err instanceof WebAssembly.CompileError) throw new WasiError(`${name} is not a WebAssembly module (${err.message})`);
-    if (err instanceof WebAssembly.LinkError) throw missingImport(name, err);
+    throw err;
+  }
+  const imports: Record<string, object> = { ...linked, wasi_snapshot_preview1: wasi, ...guest.imports };
+  let loaded: LoadedModule;
+  try {
+    loaded = await instantiateWithLoader(module, imports);
+  } catch (err) {
+    // The engine's message names the module at best; the import list says which function.
+    const missing = WebAssembly.Module.imports(module).find((entry) => !(entry.name in (imports[entry.module] ?? {})));
+    if (missing) throw new WasiError(`${name} needs the import ${missing.module}.${missing.name}, which nothing provides`);
     throw err;
   }
   guest.attach(loaded.instance);
   return loaded;
-}
-
-function missingImport(name: string, err: WebAssembly.LinkError): WasiError {
-  const found = /module="([^"]*)"(?: function="([^"]*)")?/.exec(err.message);
-  if (!found) return new WasiError(`${name} cannot be linked: ${err.message}`);
-  const what = found[2] === undefined ? `the module ${found[1]}` : `${found[1]}.${found[2]}`;
-  return new WasiError(`${name} needs the import ${what}, which nothing provides`);
 }
 
 function failure(running: string, err: unknown): unknown {

@@ -1,0 +1,168 @@
+// WASI hosts and the command (SPEC W1–W3): a C WASI program, linked to a C
+// library and an AssemblyScript library, run by the real command (and by
+// runWasi under browser_wasi_shim) in child processes.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { NATIVE, buildAssemblyScript } from "./guests/build.mjs";
+import { lines, runFixture } from "./helpers.mjs";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "wasm-atexit-wasi-"));
+const aslib = join(dir, "aslib.wasm");
+writeFileSync(aslib, buildAssemblyScript("wasi-lib", ["--exportStart", "_initialize"]));
+const program = NATIVE["c WASI program"].prebuilt;
+const clib = NATIVE["c WASI library"].prebuilt;
+
+/** Runs the command (build/cli.js) from the repository root. */
+function command(args, env = {}) {
+  const r = spawnSync(process.execPath, [join(root, "build", "cli.js"), ...args], {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+  });
+  return { stdout: r.stdout, stderr: r.stderr, code: r.status };
+}
+const runProgram = (how, extra = [], env) =>
+  command(["run", program, "--link", `clib=${clib}`, "--link", `aslib=${aslib}`, ...extra, "--", how], env);
+
+// The shared stack in LIFO order: the program's 4, the AssemblyScript
+// library's 3, the C library's 2, the program's 1.
+const SHARED = ["program shared handler 4", "aslib shared handler 3", "clib shared handler 2", "program shared handler 1"];
+
+const Endings = suite("a WASI program's endings");
+
+Endings("W3, W1: exit(7) from main runs libc's atexit handlers inside exit(), then the shared stack; code 7", () => {
+  const r = runProgram("exit", ["--import", "tests/fixtures/wasi-js.mjs"]);
+  assert.equal(lines(r.stdout), ["main: exit", "program libc atexit handler", ...SHARED, "js handler"]);
+  assert.is(r.stderr, "");
+  assert.is(r.code, 7);
+});
+
+Endings("W2: main returning 0 (no proc_exit) drains the stack after start() returns; code 0", () => {
+  const r = runProgram("return");
+  assert.equal(lines(r.stdout), ["main: return", "program libc atexit handler", ...SHARED]);
+  assert.is(r.stderr, "");
+  assert.is(r.code, 0);
+});
+
+Endings("W1: proc_exit from inside a linked library drains the stack; the program's libc handlers are not the library's", () => {
+  const r = runProgram("lib-exit");
+  assert.equal(lines(r.stdout), ["main: lib-exit", ...SHARED]);
+  assert.is(r.code, 9);
+});
+
+Endings("a program that traps: one line naming it, handlers still run, code 1", () => {
+  const r = runProgram("trap");
+  assert.equal(lines(r.stdout), ["main: trap", ...SHARED]);
+  assert.is(r.stderr, "wasm-atexit: program-c.wasm trapped: unreachable\n");
+  assert.is(r.code, 1);
+});
+
+Endings("the same program under @bjorn3/browser_wasi_shim", () => {
+  for (const [how, code, libc] of [["exit", 7, true], ["return", 0, true], ["lib-exit", 9, false]]) {
+    const r = runFixture("wasi-shim.mjs", [program, clib, aslib, how]);
+    const expected = [`main: ${how}`, ...(libc ? ["program libc atexit handler"] : []), ...SHARED, "js handler"];
+    assert.equal(lines(r.stdout), expected, how);
+    assert.is(r.stderr, "", how);
+    assert.is(r.code, code, how);
+  }
+});
+
+Endings("--trace prints each handler as it ends: which, how long, how", () => {
+  const r = runProgram("return", ["--trace", "--import", "tests/fixtures/wasi-js.mjs"]);
+  const traced = lines(r.stderr);
+  const expected = [/function \d+ of guest "program-c\.wasm"/, /function \d+ of guest "aslib"/, /function \d+ of guest "clib"/,
+    /function \d+ of guest "program-c\.wasm"/, /<anonymous>/];
+  assert.is(traced.length, expected.length, r.stderr);
+  traced.forEach((line, i) => {
+    assert.match(line, /^wasm-atexit trace: .* ran in \d+\.\d{3} ms$/);
+    assert.match(line, expected[i]);
+  });
+});
+
+Endings.run();
+
+const Mistakes = suite("the command's bad input: one line on stderr, no stack trace");
+
+const mistake = (args, message, code) => {
+  const r = command(args);
+  assert.is(r.stderr, `wasm-atexit: ${message}\n`);
+  assert.is(r.stdout, "");
+  assert.is(r.code, code);
+};
+
+Mistakes("a missing file", () => mistake(["run", "nowhere.wasm"], "cannot read nowhere.wasm: no such file", 1));
+
+Mistakes("a file that is not Wasm", () => {
+  const r = command(["run", "package.json"]);
+  assert.match(r.stderr, /^wasm-atexit: package\.json is not a WebAssembly module \(.*magic word.*\)\n$/);
+  assert.is(r.code, 1);
+});
+
+Mistakes("a program needing an import nobody provides", () =>
+  mistake(["run", program], "program-c.wasm needs the import clib.lib_register, which nothing provides", 1));
+
+Mistakes("a library that is a command, not a reactor", async () => {
+  const wabt = await (await import("wabt")).default();
+  const bareCommand = join(dir, "command.wasm");
+  writeFileSync(bareCommand, wabt.parseWat("c.wat", `(module (memory (export "memory") 1) (func (export "_start")))`).toBinary({}).buffer);
+  mistake(
+    ["run", program, "--link", `clib=${bareCommand}`],
+    "clib is a command (it exports _start), not a library: link reactors, such as C built with -mexec-model=reactor",
+    1,
+  );
+});
+
+Mistakes("--link without name=", () => mistake(["run", program, "--link", clib], `--link takes name=lib.wasm, got "${clib}" (see wasm-atexit --help)`, 2));
+
+Mistakes("--env without =", () => mistake(["run", program, "--env", "HOME"], '--env takes KEY=VALUE, got "HOME" (see wasm-atexit --help)', 2));
+
+Mistakes("no command, an unknown command, an unknown option, stray arguments", () => {
+  mistake([], "no command given (see wasm-atexit --help)", 2);
+  mistake(["start", program], 'unknown command "start" (see wasm-atexit --help)', 2);
+  assert.match(command(["run", program, "--fast"]).stderr, /^wasm-atexit: Unknown option '--fast'.*\(see wasm-atexit --help\)\n$/);
+  mistake(["run", program, "exit"], 'unexpected "exit": the program\'s arguments go after -- (see wasm-atexit --help)', 2);
+});
+
+Mistakes("--help and --version", () => {
+  const help = command(["--help"]);
+  assert.match(help.stdout, /^Usage: wasm-atexit run <program\.wasm>/);
+  assert.is(help.code, 0);
+  const version = command(["--version"]);
+  assert.is(version.stdout.trim(), JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version);
+});
+
+Mistakes.run();
+
+const Demo = suite("the demo (npm start)");
+
+Demo("runs twice; each participant's counter advances by exactly one per run", () => {
+  const data = join(dir, "demo-data");
+  const run = () => spawnSync(process.execPath, [join(root, "demo", "start.mjs"), data], { cwd: root, encoding: "utf8" });
+  const counters = () => ["js", "as", "c"].map((who) => Number(readFileSync(join(data, `counter-${who}`), "utf8")));
+  const first = run();
+  assert.is(first.status, 0, first.stderr);
+  assert.equal(counters(), [1, 1, 1]);
+  const second = run();
+  assert.is(second.status, 0, second.stderr);
+  assert.equal(counters(), [2, 2, 2]);
+  const output = lines(second.stdout);
+  assert.equal(output.slice(output.indexOf("JavaScript counter is 2")), [
+    "JavaScript counter is 2",
+    "C counter is 2; AssemblyScript counter is 2",
+    "Goodbye, Donny, it was nice to meet you. (from C)",
+    "C saved its counter, 2",
+    "AssemblyScript saved its counter, 2",
+    "Goodbye, Walter, it was nice to meet you. (from JavaScript)",
+    "Goodbye, Donny, it was nice to meet you. (from JavaScript)",
+    "JavaScript saved its counter, 2",
+  ]);
+});
+
+Demo.after(() => rmSync(dir, { recursive: true, force: true }));
+Demo.run();
