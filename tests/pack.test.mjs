@@ -30,6 +30,7 @@ test("the tarball ships the bundled bindings, their types and the core, not sour
   const files = packed.files.map((f) => f.path).sort();
   assert.ok(files.includes("build/core.wasm"));
   assert.ok(files.includes("build/index.js"));
+  assert.ok(files.includes("build/cli.js"));
   assert.ok(files.includes("build/index.d.ts"));
   for (const sdk of ["include/wasm_atexit.h", "sdk/assemblyscript/index.ts", "sdk/rust/wasm_atexit.rs", "docs/ABI.md"]) {
     assert.ok(files.includes(sdk), sdk);
@@ -84,6 +85,12 @@ test("an AssemblyScript guest compiles against the installed SDK and runs its ha
   const host = spawnSync(process.execPath, ["host.mjs"], { cwd: project, encoding: "utf8" });
   assert.is(host.stderr, "");
   assert.equal(lines(host.stdout), ["guest 42", "js"]);
+});
+
+test("the installed command runs", () => {
+  const version = spawnSync(join(project, "node_modules", ".bin", "wasm-atexit"), ["--version"], { cwd: project, encoding: "utf8" });
+  assert.is(version.stderr, "");
+  assert.is(version.stdout.trim(), JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version);
 });
 
 test("the shipped types infer a handler's arguments from fn", () => {
