@@ -8,12 +8,13 @@
 import * as codes from "./errors.js";
 import type { Guest, GuestOptions } from "./guests.js";
 import { createNodeRuntime } from "./node.js";
-import type { DisposeOptions, ExitCallback, Handler, Instantiated, Remover, Runtime, WasmSource } from "./runtime.js";
+import type { DisposeOptions, ExitCallback, Handler, Instantiated, Remover, Runtime, ShutdownOptions, WasmSource } from "./runtime.js";
 import { runWasi as runWasiOn, type RunWasiOptions } from "./wasi.js";
 
 export type { AtexitImports, Guest, GuestOptions } from "./guests.js";
 export { DEFAULT_QUOTA } from "./guests.js";
-export type { DisposeOptions, ExitCallback, Handler, Instantiated, Remover, WasmSource } from "./runtime.js";
+export type { DisposeOptions, ExitCallback, Handler, Instantiated, Remover, ShutdownOptions, WasmSource } from "./runtime.js";
+export { DEFAULT_SHUTDOWN_TIMEOUT, EXIT_SIGNALS } from "./runtime.js";
 export { WasiError, type RunWasiOptions } from "./wasi.js";
 
 /** The status codes a guest's `atexit` functions return (docs/ABI.md). */
@@ -39,8 +40,11 @@ const GLOBAL = Symbol.for("wasm-atexit.runtime");
 // importer calls the real function from then on.
 function start(): Runtime {
   const runtime = ((globalThis as Record<symbol, unknown>)[GLOBAL] ??= createNodeRuntime()) as Runtime;
-  ({ register, unregister, onExit, runExitHandlers, clear, count, exitNow, instantiate, createGuest, dispose } = runtime);
-  Object.assign(atexit, { register, unregister, onExit, runExitHandlers, clear, count, exitNow, instantiate, createGuest, dispose });
+  ({ register, unregister, onExit, runExitHandlers, shutdown, handleSignals, clear, count, exitNow, instantiate, createGuest, dispose } =
+    runtime);
+  Object.assign(atexit, {
+    register, unregister, onExit, runExitHandlers, shutdown, handleSignals, clear, count, exitNow, instantiate, createGuest, dispose,
+  });
   return runtime;
 }
 
@@ -95,6 +99,31 @@ export let onExit: (cb: ExitCallback) => Remover = (cb) => start().onExit(cb);
  * runExitHandlers(); // prints "closing"; nothing is left to run at exit
  */
 export let runExitHandlers: () => void = () => start().runExitHandlers();
+
+/**
+ * Ends the program gracefully (SPEC H2): runs every pending handler, newest
+ * first, awaiting each one's promise before the next, under one deadline for
+ * the whole drain (`timeout` ms, default DEFAULT_SHUTDOWN_TIMEOUT, 25 s); a
+ * handler still running then is reported and not waited for. Then exits
+ * with `code` (default: process.exitCode, or 0).
+ *
+ * @example
+ * register(async () => { await db.close(); });
+ * await shutdown(0, { timeout: 10_000 });
+ * @throws {TypeError | RangeError} when `code` or `timeout` is not an integer in range.
+ */
+export let shutdown: (code?: number, options?: ShutdownOptions) => Promise<never> = (code, options) => start().shutdown(code, options);
+
+/**
+ * Opt in to signals (SPEC H1): on SIGINT, SIGTERM, SIGHUP and the other
+ * signals of EXIT_SIGNALS, drain the stack as `shutdown` does, then re-raise
+ * the signal, so the parent sees the real cause. A signal the application
+ * listens to itself is left to the application. Returns the undo.
+ *
+ * @example
+ * handleSignals({ timeout: 20_000 }); // Kubernetes: SIGTERM, then SIGKILL 30 s later
+ */
+export let handleSignals: (options?: ShutdownOptions) => Remover = (options) => start().handleSignals(options);
 
 /**
  * Drops every pending registration, of every owner, without running it.
@@ -181,5 +210,7 @@ export let dispose: (guest: Guest, options?: DisposeOptions) => void = (guest, o
 export const runWasi = (program: WasmSource, options?: RunWasiOptions): Promise<number> => runWasiOn(start(), program, options);
 
 /** The same functions as one object, so `atexit.register(...)` reads as in Python. */
-const atexit = { register, unregister, onExit, runExitHandlers, clear, count, exitNow, instantiate, createGuest, dispose, runWasi };
+const atexit = {
+  register, unregister, onExit, runExitHandlers, shutdown, handleSignals, clear, count, exitNow, instantiate, createGuest, dispose, runWasi,
+};
 export default atexit;

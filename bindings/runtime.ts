@@ -5,7 +5,7 @@
 // pending.
 
 import { TOOK_GUEST, instantiateWithLoader, loadCore, type CoreExports, type LoadedModule } from "./core.js";
-import { checkFunction, describe, formatFailure, handlerName, outOfMemory } from "./errors.js";
+import { checkFunction, checkInteger, describe, formatFailure, handlerName, outOfMemory } from "./errors.js";
 import { Guest, Guests, type GuestOptions } from "./guests.js";
 
 export type Handler = (...args: any[]) => unknown;
@@ -19,6 +19,27 @@ export type WasmSource = ArrayBuffer | ArrayBufferView | object;
 export interface Instantiated extends LoadedModule {
   guest: Guest;
 }
+export interface ShutdownOptions {
+  /**
+   * Milliseconds for the whole drain (default DEFAULT_SHUTDOWN_TIMEOUT):
+   * a handler still running at the deadline is reported and not waited for.
+   */
+  timeout?: number;
+}
+
+/** 25 s: a drain that fits a container's usual 30 s between SIGTERM and SIGKILL. */
+export const DEFAULT_SHUTDOWN_TIMEOUT = 25_000;
+
+/**
+ * The signals handleSignals() listens to: those that end a process on Linux
+ * (signal-exit's set), less SIGKILL and SIGSTOP, which cannot be caught, and
+ * the fatal SIGBUS, SIGFPE, SIGSEGV and SIGILL, after which JS is not safe.
+ */
+export const EXIT_SIGNALS: readonly string[] = Object.freeze([
+  "SIGHUP", "SIGINT", "SIGTERM", "SIGALRM", "SIGABRT", "SIGVTALRM", "SIGXCPU", "SIGXFSZ", "SIGUSR2",
+  "SIGTRAP", "SIGSYS", "SIGQUIT", "SIGIOT", "SIGIO", "SIGPOLL", "SIGPWR", "SIGSTKFLT",
+]);
+
 export interface DisposeOptions {
   /** Run the guest's pending handlers now (default), or drop them unrun. */
   run?: boolean;
@@ -35,8 +56,8 @@ export class ExitRequest {
 
 /** What a host supplies: how the process exits, and how exits are intercepted. */
 export interface Host {
-  /** Runs `drain` with the host's exit function throwing ExitRequest. */
-  intercept<T>(drain: () => T): T;
+  /** Makes the host's exit function throw ExitRequest, until the returned function is called. */
+  interceptExit(): () => void;
   /** The code the process would end with if it ended now. */
   exitCode(): number;
   /** Ends the process the ordinary way (its exit event runs). */
@@ -45,6 +66,17 @@ export interface Host {
   exitNow(code: number): never;
   /** Whether each handler is to be traced on stderr as it runs (WASM_ATEXIT_TRACE=1). */
   tracing(): boolean;
+  /** Sets the code the process will end with. */
+  setExitCode(code: number): void;
+  /**
+   * Calls `handler(signal, code)` (code: 128 + the signal's number) on each
+   * of `signals` that nothing else listens to; returns the undo.
+   */
+  listenForSignals(signals: readonly string[], handler: (signal: string, code: number) => void): () => void;
+  /** Ends the process by `signal`, with no listener left, so its parent sees the cause. */
+  raise(signal: string): void;
+  /** Calls `handler` when the program has nothing left to do but has not ended (Node's beforeExit). */
+  onIdle(handler: () => void): void;
 }
 
 /** The outcome of one drain. */
@@ -69,8 +101,27 @@ interface DrainState extends Drained {
 
 const dispose: symbol = Symbol.dispose ?? Symbol.for("nodejs.dispose");
 
-// How a traced handler ended when it neither threw nor asked to exit.
+// How a handler ended when it neither threw nor asked to exit.
 const RAN = Symbol("ran");
+// What a drain step returns when nothing is pending any more.
+const DONE = Symbol("done");
+// What an awaited handler's promise lost its race against.
+const DEADLINE = Symbol("deadline");
+
+/** A JS handler that returned a promise (or any thenable): it may need awaiting. */
+interface Started {
+  fn: Handler;
+  result: PromiseLike<unknown>;
+}
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
+
+function shutdownTimeout(api: string, options: ShutdownOptions): number {
+  const timeout = options.timeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
+  checkInteger(api, "timeout", timeout, 0, 2 ** 31 - 1);
+  return timeout;
+}
 
 /** One line on stderr per handler, as it ends (WASM_ATEXIT_TRACE=1, the command's --trace). */
 function trace(handler: string, start: number, outcome: unknown): void {
@@ -107,6 +158,15 @@ export class Runtime {
   constructor(private readonly host: Host) {
     this.core = loadCore({ released: (handle, lastOfFunction) => this.release(handle, lastOfFunction !== 0) });
     this.guests = new Guests(this.core);
+    // When the program runs out of work, drain with awaiting (SPEC H2); the
+    // synchronous drain at exit then finds nothing left.
+    host.onIdle(() => {
+      if (this.core.count() === 0) return;
+      void this.drainAsync(this.host.exitCode(), null, DEFAULT_SHUTDOWN_TIMEOUT).then((drained) => {
+        if (drained.exitCode !== undefined) this.finish(drained);
+        else if (drained.failed && this.host.exitCode() === 0) this.host.setExitCode(1);
+      });
+    });
   }
 
   register = <F extends Handler>(fn: F, ...args: Parameters<F>): F => {
@@ -136,6 +196,28 @@ export class Runtime {
 
   runExitHandlers = (): void => this.finish(this.drain(this.host.exitCode(), null));
 
+  shutdown = async (code?: number, options: ShutdownOptions = {}): Promise<never> => {
+    if (code !== undefined) checkInteger("shutdown", "code", code, -(2 ** 31), 2 ** 31 - 1);
+    const drained = await this.drainAsync(code ?? this.host.exitCode(), null, shutdownTimeout("shutdown", options));
+    const final = drained.exitCode ?? code ?? this.host.exitCode();
+    return this.host.exit(drained.failed && final === 0 ? 1 : final);
+  };
+
+  handleSignals = (options: ShutdownOptions = {}): Remover => {
+    const timeout = shutdownTimeout("handleSignals", options);
+    const stop = this.host.listenForSignals(EXIT_SIGNALS, (signal, code) => {
+      // From here on a second signal takes its default action at once.
+      stop();
+      void this.drainAsync(code, signal, timeout).then((drained) => {
+        if (drained.exitCode !== undefined) this.finish(drained);
+        else this.host.raise(signal);
+      });
+    });
+    const remove = (() => stop()) as Remover;
+    remove[dispose as typeof Symbol.dispose] = remove;
+    return remove;
+  };
+
   createGuest = (options?: GuestOptions): Guest => this.guests.create(options);
 
   instantiate = async (source: WasmSource, imports: Record<string, unknown> = {}, options?: GuestOptions): Promise<Instantiated> => {
@@ -157,15 +239,19 @@ export class Runtime {
     if (guest.disposed) return;
     guest.disposed = true;
     const state = this.newDrain(this.host.exitCode(), null);
-    this.host.intercept(() => {
+    const restore = this.host.interceptExit();
+    try {
       for (;;) {
         try {
-          return this.core.disposeOwner(guest.owner, options.run === false ? 0 : 1);
+          this.core.disposeOwner(guest.owner, options.run === false ? 0 : 1);
+          break;
         } catch (err) {
           this.settle(state, err, this.guests.describe(this.core.lastGuestSlot()));
         }
       }
-    });
+    } finally {
+      restore();
+    }
     this.guests.release(guest);
     this.finish(state);
   };
@@ -184,27 +270,86 @@ export class Runtime {
   /**
    * Runs every pending handler, in the order the core hands them out (newest
    * first), with the process's exit turned into a request that ends only the
-   * handler calling it. Drains nest when a handler re-enters.
+   * handler calling it. Drains nest when a handler re-enters. Nothing here
+   * can wait: a handler's promise is left running, and said so.
    */
   drain(code: number, signal: string | null): Drained {
     const state = this.newDrain(code, signal);
-    const tracing = this.host.tracing();
-    this.host.intercept(() => {
-      for (;;) {
-        let next: number;
-        try {
-          // Runs guest handlers itself (unless tracing); a trap in one unwinds to here.
-          next = this.core.next(tracing ? 1 : 0);
-        } catch (err) {
-          this.settle(state, err, this.guests.describe(this.core.lastGuestSlot()));
-          continue;
-        }
-        if (next === 0) return;
-        if (next === TOOK_GUEST) this.runTakenGuest(state);
-        else this.run(next, state, tracing);
-      }
-    });
+    const unawaited: string[] = [];
+    const restore = this.host.interceptExit();
+    try {
+      for (let step; (step = this.runNext(state)) !== DONE; ) if (step) unawaited.push(handlerName(step.fn));
+    } finally {
+      restore();
+    }
+    if (unawaited.length > 0) {
+      console.error(
+        `wasm-atexit: exit handler ${unawaited.join(", ")} returned a promise that could not be awaited at this exit; ` +
+          "shutdown() and handleSignals() await them",
+      );
+    }
     return state;
+  }
+
+  /**
+   * The same, awaiting each handler's promise before the next handler runs,
+   * under one deadline for the whole drain (SPEC H2). A handler still running
+   * at the deadline is reported, and the drain goes on without it.
+   */
+  async drainAsync(code: number, signal: string | null, timeout: number): Promise<Drained> {
+    const state = this.newDrain(code, signal);
+    const deadline = performance.now() + timeout;
+    const restore = this.host.interceptExit();
+    try {
+      for (let step; (step = this.runNext(state)) !== DONE; ) {
+        if (!step) continue;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const outcome = await Promise.race([
+          Promise.resolve(step.result).then(
+            (): typeof RAN => RAN,
+            (reason: unknown) => ({ reason }),
+          ),
+          new Promise<typeof DEADLINE>((resolve) => {
+            timer = setTimeout(() => resolve(DEADLINE), Math.max(0, deadline - performance.now()));
+          }),
+        ]);
+        clearTimeout(timer);
+        if (outcome === DEADLINE) {
+          console.error(
+            `wasm-atexit: exit handler ${handlerName(step.fn)} was still running at the shutdown deadline ` +
+              `(${timeout} ms); the drain goes on without it`,
+          );
+        } else if (outcome !== RAN) {
+          this.settle(state, outcome.reason, handlerName(step.fn));
+        }
+      }
+    } finally {
+      restore();
+    }
+    return state;
+  }
+
+  /**
+   * One step of a drain: lets the core run guest handlers and hand out the
+   * next JS one, and runs it. Returns DONE when nothing is pending, the
+   * handler when it returned a promise, else undefined.
+   */
+  private runNext(state: DrainState): Started | typeof DONE | undefined {
+    const tracing = this.host.tracing();
+    let next: number;
+    try {
+      // Runs guest handlers itself (unless tracing); a trap in one unwinds to here.
+      next = this.core.next(tracing ? 1 : 0);
+    } catch (err) {
+      this.settle(state, err, this.guests.describe(this.core.lastGuestSlot()));
+      return undefined;
+    }
+    if (next === 0) return DONE;
+    if (next === TOOK_GUEST) {
+      this.runTakenGuest(state);
+      return undefined;
+    }
+    return this.run(next, state, tracing);
   }
 
   private newDrain(code: number, signal: string | null): DrainState {
@@ -247,22 +392,24 @@ export class Runtime {
   }
 
   // Calls one handler the core took off the stack (see `next` in the core).
-  private run(next: number, state: DrainState, tracing: boolean): void {
+  private run(next: number, state: DrainState, tracing: boolean): Started | undefined {
     const handle = next < 0 ? -next : next;
     const fn = this.handlerAt[handle]!;
     const call = this.argsAt[handle];
     this.release(handle, next < 0);
     const start = tracing ? performance.now() : 0;
     let outcome: unknown = RAN;
+    let result: unknown;
     try {
-      if (call instanceof ExitInfo) fn(state.code, state.signal);
-      else if (call!.length === 0) fn(); // a spread call costs more, even of nothing
-      else fn(...call!);
+      if (call instanceof ExitInfo) result = fn(state.code, state.signal);
+      else if (call!.length === 0) result = fn(); // a spread call costs more, even of nothing
+      else result = fn(...call!);
     } catch (err) {
       this.settle(state, err, handlerName(fn));
       outcome = err;
     }
     if (tracing) trace(handlerName(fn), start, outcome);
+    return isThenable(result) ? { fn, result } : undefined;
   }
 
   // Runs, and traces, the guest handler the core stopped at.

@@ -245,6 +245,20 @@ Misc("exitNow rejects a code that is not an integer, naming it", () => {
   throwsTypeError(() => exitNow("3"), 'wasm-atexit: exitNow: code must be an integer, got "3" (a string)');
 });
 
+Misc("shutdown and handleSignals check their input, naming it", async () => {
+  let rejected;
+  await atexit.shutdown("3").catch((err) => (rejected = err));
+  assert.ok(rejected instanceof TypeError && rejected.message === 'wasm-atexit: shutdown: code must be an integer, got "3" (a string)', String(rejected));
+  assert.throws(
+    () => atexit.handleSignals({ timeout: -1 }),
+    (err) => err instanceof RangeError && err.message === "wasm-atexit: handleSignals: timeout must be from 0 to 2147483647, got -1",
+  );
+  assert.throws(
+    () => atexit.handleSignals({ timeout: "1s" }),
+    (err) => err instanceof TypeError && err.message === 'wasm-atexit: handleSignals: timeout must be an integer, got "1s" (a string)',
+  );
+});
+
 Misc("the default export holds the same functions", () => {
   assert.equal(Object.keys(atexit).sort(), [
     "clear",
@@ -252,11 +266,13 @@ Misc("the default export holds the same functions", () => {
     "createGuest",
     "dispose",
     "exitNow",
+    "handleSignals",
     "instantiate",
     "onExit",
     "register",
     "runExitHandlers",
     "runWasi",
+    "shutdown",
     "unregister",
   ]);
   assert.is(atexit.register, register);

@@ -16,7 +16,10 @@ export function runFixture(name, args = [], options = {}) {
   return { stdout: child.stdout, stderr: child.stderr, code: child.status, signal: child.signal };
 }
 
-/** Starts a fixture and resolves once its stdout contains `ready`. */
+/**
+ * Starts a fixture. `ready` resolves once its stdout says "ready";
+ * `waitFor(text)` once it says `text`; `ended` when it has ended.
+ */
 export function startFixture(name, args = []) {
   const child = spawn(process.execPath, [fixture(name), ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
@@ -26,11 +29,14 @@ export function startFixture(name, args = []) {
   const ended = new Promise((resolve) =>
     child.on("close", (code, signal) => resolve({ stdout, stderr, code, signal })),
   );
-  const ready = new Promise((resolve, reject) => {
-    child.stdout.on("data", () => stdout.includes("ready") && resolve());
-    child.on("close", () => reject(new Error(`fixture ended before ready:\n${stdout}\n${stderr}`)));
-  });
-  return { child, ready, ended };
+  const waitFor = (text) =>
+    new Promise((resolve, reject) => {
+      const check = () => stdout.includes(text) && resolve();
+      check();
+      child.stdout.on("data", check);
+      child.on("close", () => reject(new Error(`fixture ended before printing ${text}:\n${stdout}\n${stderr}`)));
+    });
+  return { child, ready: waitFor("ready"), waitFor, ended };
 }
 
 /** Lines of text, without the empty last one. */
