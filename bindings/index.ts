@@ -7,7 +7,7 @@
 
 import * as codes from "./errors.js";
 import type { Guest, GuestOptions } from "./guests.js";
-import { createNodeRuntime } from "./node.js";
+import { createRuntime } from "./hosts.js";
 import type { DisposeOptions, ExitCallback, Handler, Instantiated, Remover, Runtime, ShutdownOptions, WasmSource } from "./runtime.js";
 import { runWasi as runWasiOn, type RunWasiOptions } from "./wasi.js";
 
@@ -39,7 +39,7 @@ const GLOBAL = Symbol.for("wasm-atexit.runtime");
 // runtime's own function in its place: exports are live bindings, so every
 // importer calls the real function from then on.
 function start(): Runtime {
-  const runtime = ((globalThis as Record<symbol, unknown>)[GLOBAL] ??= createNodeRuntime()) as Runtime;
+  const runtime = ((globalThis as Record<symbol, unknown>)[GLOBAL] ??= createRuntime()) as Runtime;
   ({ register, unregister, onExit, runExitHandlers, shutdown, handleSignals, clear, count, exitNow, instantiate, createGuest, dispose } =
     runtime);
   Object.assign(atexit, {

@@ -7,11 +7,7 @@
 import { ExitRequest, Runtime, type Host } from "./runtime.js";
 import { checkExitCode } from "./errors.js";
 
-// process.reallyExit ends the process (or the worker) without emitting
-// `exit`: Node's own process.exit calls it after the event.
-const reallyExit = (process as unknown as { reallyExit(code: number): never }).reallyExit;
-
-const nodeHost: Host = {
+export const nodeHost: Host = {
   interceptExit() {
     const exit = process.exit;
     process.exit = ((code?: number | string | null) => {
@@ -33,7 +29,9 @@ const nodeHost: Host = {
   exit: (code) => process.exit(code),
   exitNow(code) {
     checkExitCode("exitNow", code);
-    return reallyExit.call(process, code);
+    // Ends the process (or the worker) without emitting `exit`: Node's own
+    // process.exit calls it after the event.
+    return (process as unknown as { reallyExit(code: number): never }).reallyExit(code);
   },
   listenForSignals(signals, handler) {
     const listeners = new Map<string, () => void>();
@@ -76,11 +74,6 @@ const LINUX_SIGNAL_NUMBERS: Record<string, number> = {
 
 export function createNodeRuntime(): Runtime {
   const runtime = new Runtime(nodeHost);
-  process.on("exit", (code) => {
-    const drained = runtime.drain(code, null);
-    // A handler may have set process.exitCode, or asked for a code.
-    const final = drained.exitCode ?? Number(process.exitCode ?? code);
-    process.exitCode = drained.failed && final === 0 ? 1 : final;
-  });
+  process.on("exit", (code) => runtime.drainAtExit(code));
   return runtime;
 }

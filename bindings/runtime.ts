@@ -205,10 +205,19 @@ export class Runtime {
 
   handleSignals = (options: ShutdownOptions = {}): Remover => {
     const timeout = shutdownTimeout("handleSignals", options);
+    let draining = false;
+    // The listeners stay until the drain is over (Bun, when a listener
+    // removes itself while its signal is handled, may let that signal's
+    // default action end the process); a second signal ends it at once.
     const stop = this.host.listenForSignals(EXIT_SIGNALS, (signal, code) => {
-      // From here on a second signal takes its default action at once.
-      stop();
+      if (draining) {
+        stop();
+        this.host.raise(signal);
+        return;
+      }
+      draining = true;
       void this.drainAsync(code, signal, timeout).then((drained) => {
+        stop();
         if (drained.exitCode !== undefined) this.finish(drained);
         else this.host.raise(signal);
       });
@@ -350,6 +359,17 @@ export class Runtime {
       return undefined;
     }
     return this.run(next, state, tracing);
+  }
+
+  /**
+   * The drain at the host's exit event: the process ends with the code a
+   * handler asked for, else the host's, and never 0 after a failure (R9).
+   */
+  drainAtExit(code: number): void {
+    const drained = this.drain(code, null);
+    // A handler may also have set the host's exit code itself.
+    const final = drained.exitCode ?? this.host.exitCode();
+    this.host.setExitCode(drained.failed && final === 0 ? 1 : final);
   }
 
   private newDrain(code: number, signal: string | null): DrainState {

@@ -1,0 +1,29 @@
+// The browser host: a page's end is `pagehide` (also for pages kept in the
+// back-forward cache, where `unload` never comes). Handlers run there, so
+// they must be synchronous and short: write to localStorage, send a beacon.
+// A page has no exit code, no signals, and nothing to wait for.
+
+import { Runtime, type Host } from "./runtime.js";
+
+const browserHost: Host = {
+  interceptExit: () => () => {},
+  exitCode: () => 0,
+  setExitCode: () => {},
+  exit() {
+    throw new TypeError("wasm-atexit: a page cannot end itself; its handlers run at pagehide");
+  },
+  exitNow() {
+    throw new TypeError("wasm-atexit: exitNow: a page cannot end itself");
+  },
+  // Set globalThis.WASM_ATEXIT_TRACE = "1" to trace handlers on the console.
+  tracing: () => (globalThis as { WASM_ATEXIT_TRACE?: unknown }).WASM_ATEXIT_TRACE === "1",
+  listenForSignals: () => () => {},
+  raise() {},
+  onIdle() {},
+};
+
+export function createBrowserRuntime(): Runtime {
+  const runtime = new Runtime(browserHost);
+  globalThis.addEventListener("pagehide", () => runtime.drain(0, null));
+  return runtime;
+}

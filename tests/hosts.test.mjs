@@ -1,0 +1,141 @@
+// Other hosts (SPEC H3): the same program on real Deno and Bun (their npm
+// packages, which .ci/run installs), and a page in Debian's headless Chromium
+// driven by playwright-core. Elsewhere these are skipped with a note, unless
+// WASM_ATEXIT_REQUIRE_HOSTS=1 (as in CI).
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { NATIVE } from "./guests/build.mjs";
+import { fixture, lines } from "./helpers.mjs";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const REQUIRED = process.env.WASM_ATEXIT_REQUIRE_HOSTS === "1";
+const guest = join(root, NATIVE.c.prebuilt);
+
+/** Whether `path` exists; if not, passes with a note unless hosts are required. */
+function available(path, what) {
+  if (existsSync(path)) return true;
+  assert.ok(!REQUIRED, `${what} is missing (${path}), and WASM_ATEXIT_REQUIRE_HOSTS=1`);
+  console.log(`  (no ${what} here: skipped)`);
+  return false;
+}
+
+/** Runs the fixture on a host; with `signal`, sends it once the program is ready. */
+function run(command, args, { signal, env = {} } = {}) {
+  // uvu sets FORCE_COLOR, under which Bun colours all console.error output.
+  const { FORCE_COLOR, ...inherited } = process.env;
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: root, env: { ...inherited, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => {
+      stdout += d;
+      if (signal && stdout.includes("ready")) child.kill(signal);
+    });
+    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
+    const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    child.on("close", (code, sig) => {
+      clearTimeout(killer);
+      resolve({ stdout, stderr, code, signal: sig });
+    });
+  });
+}
+
+const HOSTS = {
+  deno: { binary: join(root, "node_modules", ".bin", "deno"), args: (scenario) => ["run", "-A", fixture("hosts.mjs"), scenario, guest] },
+  bun: { binary: join(root, "node_modules", ".bin", "bun"), args: (scenario) => [fixture("hosts.mjs"), scenario, guest] },
+};
+
+for (const [name, host] of Object.entries(HOSTS)) {
+  const Host = suite(`${name}`);
+  const on = (scenario, options) => run(host.binary, host.args(scenario), options);
+
+  Host("the program ending by itself: JS and guest handlers, LIFO", async () => {
+    if (!available(host.binary, name)) return;
+    const r = await on("natural");
+    assert.equal(lines(r.stdout), ["onExit 0 null", "guest 2", "js handler"]);
+    assert.is(r.stderr, "");
+    assert.is(r.code, 0);
+  });
+
+  Host("the host's own exit function", async () => {
+    if (!available(host.binary, name)) return;
+    const r = await on("exit");
+    assert.equal(lines(r.stdout), ["onExit 3 null", "guest 2", "js handler"]);
+    assert.is(r.code, 3);
+  });
+
+  Host("a failing handler is reported, the others run, 0 becomes 1", async () => {
+    if (!available(host.binary, name)) return;
+    const r = await on("throw");
+    assert.equal(lines(r.stdout), ["onExit 0 null", "guest 2", "js handler"]);
+    assert.match(r.stderr, 'wasm-atexit: exit handler "bad" failed:\nError: boom');
+    assert.is(r.code, 1);
+  });
+
+  Host("async handlers are awaited when the program runs out of work", async () => {
+    if (!available(host.binary, name)) return;
+    const r = await on("async");
+    assert.equal(lines(r.stdout), ["async handler awaited", "onExit 0 null", "guest 2", "js handler"]);
+  });
+
+  Host("SIGTERM with handleSignals: drained, then the signal", async () => {
+    if (!available(host.binary, name)) return;
+    const r = await on("signal", { signal: "SIGTERM" });
+    assert.equal(lines(r.stdout), ["ready", "onExit 143 SIGTERM", "guest 2", "js handler"]);
+    assert.ok(r.signal === "SIGTERM", `ended with code ${r.code}, signal ${r.signal}`);
+  });
+
+  Host("WASM_ATEXIT_TRACE=1 traces each handler", async () => {
+    if (!available(host.binary, name)) return;
+    const r = await on("natural", { env: { WASM_ATEXIT_TRACE: "1" } });
+    const traced = lines(r.stderr);
+    assert.is(traced.length, 3, r.stderr);
+    assert.match(traced[1], /^wasm-atexit trace: function \d+ of guest "c" ran in \d+\.\d{3} ms$/);
+    assert.match(traced[2], /^wasm-atexit trace: <anonymous> ran in \d+\.\d{3} ms$/);
+  });
+
+  Host.run();
+}
+
+const Browser = suite("a page in headless Chromium");
+
+Browser("a handler registered by a Wasm guest writes to localStorage on pagehide", async () => {
+  if (!available("/usr/bin/chromium", "Debian's chromium")) return;
+  const { chromium } = await import("playwright-core");
+  const files = {
+    "/": ["tests/fixtures/page/index.html", "text/html"],
+    "/build/index.js": ["build/index.js", "text/javascript"],
+    "/guest.wasm": [NATIVE.c.prebuilt, "application/wasm"],
+    "/elsewhere": [null, "text/html"],
+  };
+  const server = createServer((request, response) => {
+    const [file, type] = files[request.url] ?? [];
+    if (!type) return response.writeHead(404).end();
+    response.writeHead(200, { "content-type": type }).end(file ? readFileSync(join(root, file)) : "<title>elsewhere</title>");
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${base}/`);
+    await page.waitForFunction(() => document.title.startsWith("ready"));
+    assert.is(await page.title(), "ready, 2 pending");
+    await page.goto(`${base}/elsewhere`); // the first page gets pagehide
+    assert.is(await page.evaluate(() => localStorage.getItem("log")), "guest handler 7\njs handler\n");
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
+
+Browser.run();
