@@ -131,7 +131,12 @@ Browser("a handler registered by a Wasm guest writes to localStorage on pagehide
     await page.waitForFunction(() => document.title.startsWith("ready"));
     assert.is(await page.title(), "ready, 2 pending");
     await page.goto(`${base}/elsewhere`); // the first page gets pagehide
-    assert.is(await page.evaluate(() => localStorage.getItem("log")), "guest handler 7\njs handler\n");
+    const log = lines(await page.evaluate(() => localStorage.getItem("log")));
+    assert.equal(log.filter((line) => !line.startsWith("wasm-atexit trace: ")), ["guest handler 7", "js handler"]);
+    const traced = log.filter((line) => line.startsWith("wasm-atexit trace: "));
+    assert.is(traced.length, 2, log.join("\n"));
+    assert.match(traced[0], /^wasm-atexit trace: function \d+ of guest "c" ran in \d+\.\d{3} ms$/);
+    assert.match(traced[1], /^wasm-atexit trace: <anonymous> ran in \d+\.\d{3} ms$/);
   } finally {
     await browser.close();
     server.close();
