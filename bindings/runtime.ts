@@ -88,6 +88,15 @@ export interface Drained {
   exitCode: number | undefined;
 }
 
+/**
+ * The code a program ends with after a drain: the last one a handler asked
+ * for (R10), else `code`; and never 0 when a handler failed (R9).
+ */
+export function exitCodeAfter(drained: Drained, code: number): number {
+  const final = drained.exitCode ?? code;
+  return drained.failed && final === 0 ? 1 : final;
+}
+
 // Marks an `onExit` registration, whose callback is called with the exit code
 // and signal instead of stored arguments. A fresh instance per registration
 // doubles as the remover's proof that its registration is still the one
@@ -97,6 +106,7 @@ class ExitInfo {}
 interface DrainState extends Drained {
   code: number;
   signal: string | null;
+  tracing: boolean;
 }
 
 const dispose: symbol = Symbol.dispose ?? Symbol.for("nodejs.dispose");
@@ -164,7 +174,7 @@ export class Runtime {
       if (this.core.count() === 0) return;
       void this.drainAsync(this.host.exitCode(), null, DEFAULT_SHUTDOWN_TIMEOUT).then((drained) => {
         if (drained.exitCode !== undefined) this.finish(drained);
-        else if (drained.failed && this.host.exitCode() === 0) this.host.setExitCode(1);
+        else this.host.setExitCode(exitCodeAfter(drained, this.host.exitCode()));
       });
     });
   }
@@ -199,8 +209,7 @@ export class Runtime {
   shutdown = async (code?: number, options: ShutdownOptions = {}): Promise<never> => {
     if (code !== undefined) checkInteger("shutdown", "code", code, -(2 ** 31), 2 ** 31 - 1);
     const drained = await this.drainAsync(code ?? this.host.exitCode(), null, shutdownTimeout("shutdown", options));
-    const final = drained.exitCode ?? code ?? this.host.exitCode();
-    return this.host.exit(drained.failed && final === 0 ? 1 : final);
+    return this.host.exit(exitCodeAfter(drained, code ?? this.host.exitCode()));
   };
 
   handleSignals = (options: ShutdownOptions = {}): Remover => {
@@ -344,7 +353,7 @@ export class Runtime {
    * handler when it returned a promise, else undefined.
    */
   private runNext(state: DrainState): Started | typeof DONE | undefined {
-    const tracing = this.host.tracing();
+    const { tracing } = state;
     let next: number;
     try {
       // Runs guest handlers itself (unless tracing); a trap in one unwinds to here.
@@ -368,18 +377,19 @@ export class Runtime {
   drainAtExit(code: number): void {
     const drained = this.drain(code, null);
     // A handler may also have set the host's exit code itself.
-    const final = drained.exitCode ?? this.host.exitCode();
-    this.host.setExitCode(drained.failed && final === 0 ? 1 : final);
+    this.host.setExitCode(exitCodeAfter(drained, this.host.exitCode()));
   }
 
   private newDrain(code: number, signal: string | null): DrainState {
-    return { code, signal, error: undefined, failed: false, exitCode: undefined };
+    // Whether to trace is asked once a drain: reading process.env costs
+    // more than running a handler.
+    return { code, signal, tracing: this.host.tracing(), error: undefined, failed: false, exitCode: undefined };
   }
 
   // After a drain outside the exit event: exit if a handler asked to, else
   // throw the last failure.
   private finish(state: Drained): void {
-    if (state.exitCode !== undefined) this.host.exit(state.failed && state.exitCode === 0 ? 1 : state.exitCode);
+    if (state.exitCode !== undefined) this.host.exit(exitCodeAfter(state, state.exitCode));
     if (state.failed) throw state.error;
   }
 

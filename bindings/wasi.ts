@@ -6,7 +6,7 @@
 // then, inside its exit() (W3).
 
 import { instantiateWithLoader, type LoadedModule } from "./core.js";
-import type { Runtime, WasmSource } from "./runtime.js";
+import { exitCodeAfter, type Runtime, type WasmSource } from "./runtime.js";
 
 export interface RunWasiOptions {
   /** The program's argv, its own name first (default: [name]). */
@@ -79,9 +79,7 @@ export async function runWasi(runtime: Runtime, program: WasmSource, options: Ru
     if (!(err instanceof WasiExit)) throw failure(running, err);
     code = err.code;
   }
-  const drained = runtime.drain(code, null);
-  const final = drained.exitCode ?? code;
-  return drained.failed && final === 0 ? 1 : final;
+  return exitCodeAfter(runtime.drain(code, null), code);
 }
 
 /** Instantiates one module as a guest, with the WASI imports and the libraries linked so far. */
