@@ -24,7 +24,7 @@ const QUADRATIC_LIMIT = 1e4;
 const ROUNDS = 7;
 const RECORD_BYTES = 24; // the core's record size (assembly/index.ts)
 
-atexit.count(); // starts the runtime, which the package creates on first use
+// The runtime's core (loaded on first use), for the memory figures.
 const core = globalThis[Symbol.for("wasm-atexit.runtime")].internals;
 
 // ---- measuring -------------------------------------------------------------

@@ -31,22 +31,10 @@ export const errorCodes = Object.freeze({
 });
 
 const GLOBAL = Symbol.for("wasm-atexit.runtime");
-
-// The runtime (and its Wasm core, and the exit listener) is created on first
-// use, so importing the package costs next to nothing (SPEC P4) and a
-// program that never registers anything installs nothing. Each exported
-// function below starts as a stub that calls start(), which puts the
-// runtime's own function in its place: exports are live bindings, so every
-// importer calls the real function from then on.
-function start(): Runtime {
-  const runtime = ((globalThis as Record<symbol, unknown>)[GLOBAL] ??= createRuntime()) as Runtime;
-  ({ register, unregister, onExit, runExitHandlers, shutdown, handleSignals, clear, count, exitNow, instantiate, createGuest, dispose } =
-    runtime);
-  Object.assign(atexit, {
-    register, unregister, onExit, runExitHandlers, shutdown, handleSignals, clear, count, exitNow, instantiate, createGuest, dispose,
-  });
-  return runtime;
-}
+// The first copy of the package loaded in this thread creates the runtime
+// and installs its exit listener; every later copy uses that one. Its Wasm
+// core is loaded at the first registration, not here.
+const runtime = ((globalThis as Record<symbol, unknown>)[GLOBAL] ??= createRuntime()) as Runtime;
 
 /**
  * Queues `fn(...args)` to run when the program exits; returns `fn` itself.
@@ -62,7 +50,7 @@ function start(): Runtime {
  * @throws {TypeError} when `fn` is not a function.
  * @throws {RangeError} when the core cannot grow its memory; nothing is registered.
  */
-export let register: <F extends Handler>(fn: F, ...args: Parameters<F>) => F = (fn, ...args) => start().register(fn, ...args);
+export const register: <F extends Handler>(fn: F, ...args: Parameters<F>) => F = runtime.register;
 
 /**
  * Removes every pending registration of `fn` (the same function object),
@@ -74,7 +62,7 @@ export let register: <F extends Handler>(fn: F, ...args: Parameters<F>) => F = (
  * unregister(flush); // flush will not run at exit
  * @throws {TypeError} when `fn` is not a function.
  */
-export let unregister: (fn: Handler) => void = (fn) => start().unregister(fn);
+export const unregister: (fn: Handler) => void = runtime.unregister;
 
 /**
  * Queues `cb(code, signal)` for exit: the exit code, and the signal's name or
@@ -86,7 +74,7 @@ export let unregister: (fn: Handler) => void = (fn) => start().unregister(fn);
  * remove(); // changed our mind
  * @throws {TypeError} when `cb` is not a function.
  */
-export let onExit: (cb: ExitCallback) => Remover = (cb) => start().onExit(cb);
+export const onExit: (cb: ExitCallback) => Remover = runtime.onExit;
 
 /**
  * Runs every pending handler now, newest first, each at most once. After all
@@ -98,7 +86,7 @@ export let onExit: (cb: ExitCallback) => Remover = (cb) => start().onExit(cb);
  * register(() => console.log("closing"));
  * runExitHandlers(); // prints "closing"; nothing is left to run at exit
  */
-export let runExitHandlers: () => void = () => start().runExitHandlers();
+export const runExitHandlers: () => void = runtime.runExitHandlers;
 
 /**
  * Ends the program gracefully (SPEC H2): runs every pending handler, newest
@@ -112,7 +100,7 @@ export let runExitHandlers: () => void = () => start().runExitHandlers();
  * await shutdown(0, { timeout: 10_000 });
  * @throws {TypeError | RangeError} when `code` or `timeout` is not an integer in range.
  */
-export let shutdown: (code?: number, options?: ShutdownOptions) => Promise<never> = (code, options) => start().shutdown(code, options);
+export const shutdown: (code?: number, options?: ShutdownOptions) => Promise<never> = runtime.shutdown;
 
 /**
  * Opt in to signals (SPEC H1): on SIGINT, SIGTERM, SIGHUP and the other
@@ -123,7 +111,7 @@ export let shutdown: (code?: number, options?: ShutdownOptions) => Promise<never
  * @example
  * handleSignals({ timeout: 20_000 }); // Kubernetes: SIGTERM, then SIGKILL 30 s later
  */
-export let handleSignals: (options?: ShutdownOptions) => Remover = (options) => start().handleSignals(options);
+export const handleSignals: (options?: ShutdownOptions) => Remover = runtime.handleSignals;
 
 /**
  * Drops every pending registration, of every owner, without running it.
@@ -132,7 +120,7 @@ export let handleSignals: (options?: ShutdownOptions) => Remover = (options) => 
  * clear();
  * count(); // 0
  */
-export let clear: () => void = () => start().clear();
+export const clear: () => void = runtime.clear;
 
 /**
  * The number of pending registrations, of every kind and owner.
@@ -141,7 +129,7 @@ export let clear: () => void = () => start().clear();
  * register(() => {});
  * count(); // 1
  */
-export let count: () => number = () => start().count();
+export const count: () => number = runtime.count;
 
 /**
  * Ends the process at once with `code` (default 0), running no exit handler,
@@ -151,7 +139,7 @@ export let count: () => number = () => start().count();
  * exitNow(3);
  * @throws {TypeError} when `code` is not an integer.
  */
-export let exitNow: (code?: number) => never = (code) => start().exitNow(code);
+export const exitNow: (code?: number) => never = runtime.exitNow;
 
 /**
  * Instantiates a Wasm module as a guest sharing the exit stack (SPEC G1–G7):
@@ -163,11 +151,8 @@ export let exitNow: (code?: number) => never = (code) => start().exitNow(code);
  * const { exports, guest } = await instantiate(readFileSync("db.wasm"), { env: { log } }, { name: "db" });
  * @throws {TypeError | RangeError} when an option is wrong; the module's own LinkError when an import is missing.
  */
-export let instantiate: (source: WasmSource, imports?: Record<string, unknown>, options?: GuestOptions) => Promise<Instantiated> = (
-  source,
-  imports,
-  options,
-) => start().instantiate(source, imports, options);
+export const instantiate: (source: WasmSource, imports?: Record<string, unknown>, options?: GuestOptions) => Promise<Instantiated> =
+  runtime.instantiate;
 
 /**
  * Creates a guest for a module you instantiate yourself: pass
@@ -179,7 +164,7 @@ export let instantiate: (source: WasmSource, imports?: Record<string, unknown>, 
  * const instance = new WebAssembly.Instance(module, { ...imports, ...guest.imports });
  * guest.attach(instance);
  */
-export let createGuest: (options?: GuestOptions) => Guest = (options) => start().createGuest(options);
+export const createGuest: (options?: GuestOptions) => Guest = runtime.createGuest;
 
 /**
  * Disposes of a guest before exit (SPEC G5, C's `__cxa_finalize`): its pending
@@ -192,7 +177,7 @@ export let createGuest: (options?: GuestOptions) => Guest = (options) => start()
  * dispose(other, { run: false }); // or drop them
  * @throws {TypeError} when `guest` is not a Guest.
  */
-export let dispose: (guest: Guest, options?: DisposeOptions) => void = (guest, options) => start().dispose(guest, options);
+export const dispose: (guest: Guest, options?: DisposeOptions) => void = runtime.dispose;
 
 /**
  * Runs a WASI command, with reactor libraries linked to it, so that every
@@ -207,7 +192,7 @@ export let dispose: (guest: Guest, options?: DisposeOptions) => void = (guest, o
  * process.exitCode = code;
  * @throws {WasiError} when a module is not Wasm, needs an import nobody provides, or traps.
  */
-export const runWasi = (program: WasmSource, options?: RunWasiOptions): Promise<number> => runWasiOn(start(), program, options);
+export const runWasi = (program: WasmSource, options?: RunWasiOptions): Promise<number> => runWasiOn(runtime, program, options);
 
 /** The same functions as one object, so `atexit.register(...)` reads as in Python. */
 const atexit = {

@@ -150,7 +150,9 @@ function trace(handler: string, start: number, outcome: unknown): void {
 const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
 export class Runtime {
-  private readonly core: CoreExports;
+  // The Wasm core, loaded at the first call that needs it: importing the
+  // package then only installs the host's listeners (SPEC P4).
+  private loaded: CoreExports | undefined;
   // By handle: the function of each pending registration, its key, and what
   // it is called with.
   private readonly handlerAt: (Handler | undefined)[] = [];
@@ -163,20 +165,31 @@ export class Runtime {
   // function alive.
   private readonly keyOf = new WeakMap<Handler, number>();
   private readonly functionOfKey: (Handler | undefined)[] = [];
-  private readonly guests: Guests;
+  private guestsLinked: Guests | undefined;
 
   constructor(private readonly host: Host) {
-    this.core = loadCore({ released: (handle, lastOfFunction) => this.release(handle, lastOfFunction !== 0) });
-    this.guests = new Guests(this.core);
     // When the program runs out of work, drain with awaiting (SPEC H2); the
     // synchronous drain at exit then finds nothing left.
     host.onIdle(() => {
-      if (this.core.count() === 0) return;
+      if (this.pending() === 0) return;
       void this.drainAsync(this.host.exitCode(), null, DEFAULT_SHUTDOWN_TIMEOUT).then((drained) => {
         if (drained.exitCode !== undefined) this.finish(drained);
         else this.host.setExitCode(exitCodeAfter(drained, this.host.exitCode()));
       });
     });
+  }
+
+  private get core(): CoreExports {
+    return (this.loaded ??= loadCore({ released: (handle, lastOfFunction) => this.release(handle, lastOfFunction !== 0) }));
+  }
+
+  private get guests(): Guests {
+    return (this.guestsLinked ??= new Guests(this.core));
+  }
+
+  /** Pending registrations, without loading the core when nothing was ever registered. */
+  private pending(): number {
+    return this.loaded === undefined ? 0 : this.loaded.count();
   }
 
   register = <F extends Handler>(fn: F, ...args: Parameters<F>): F => {
@@ -274,9 +287,9 @@ export class Runtime {
     this.finish(state);
   };
 
-  clear = (): void => this.core.clear();
+  clear = (): void => this.loaded?.clear();
 
-  count = (): number => this.core.count();
+  count = (): number => this.pending();
 
   exitNow = (code = 0): never => this.host.exitNow(code);
 
@@ -353,6 +366,7 @@ export class Runtime {
    * handler when it returned a promise, else undefined.
    */
   private runNext(state: DrainState): Started | typeof DONE | undefined {
+    if (this.loaded === undefined) return DONE; // nothing was ever registered
     const { tracing } = state;
     let next: number;
     try {
