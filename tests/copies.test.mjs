@@ -26,8 +26,8 @@ test("ESM, require() and two other copies (other versions) share one stack and o
   const r = runFixture("copies.mjs", [copyPackage("copy-a", "0.0.1"), copyPackage("copy-b", "9.9.9")]);
   assert.is(r.stderr, "");
   assert.equal(lines(r.stdout), [
-    "counts 4 4 4 4",
     "exit listeners added 1",
+    "counts 4 4 4 4",
     "handler 3",
     "handler 2",
     "handler 1",
