@@ -45,8 +45,11 @@ export class Guest {
   readonly imports: { atexit: AtexitImports };
   table: FunctionTable | undefined;
   disposed = false;
-  // The guest's table index of each handler registered → its slot in the core's table.
+  // The guest's table index of each handler registered → its slot in the
+  // core's table; and every slot it was given (an index whose function the
+  // guest replaced keeps its old slot for the registrations made before).
   readonly slotOf = new Map<number, number>();
+  readonly slotsGiven: number[] = [];
 
   constructor(
     readonly name: string,
@@ -112,24 +115,26 @@ export class Guests {
       this.core.table.set(slot, fn);
       this.slots[slot] = { guest, index, fn, takesArg };
       guest.slotOf.set(index, slot);
+      guest.slotsGiven.push(slot);
     }
     return this.core.pushGuest(guest.owner, slot, arg, this.slots[slot]!.takesArg ? 1 : 0);
   }
 
   /** Frees the core's table slots of a disposed guest. */
   release(guest: Guest): void {
-    for (const slot of guest.slotOf.values()) {
+    for (const slot of guest.slotsGiven) {
       this.core.table.set(slot, null);
       this.slots[slot] = undefined;
       this.freeSlots.push(slot);
     }
     guest.slotOf.clear();
+    guest.slotsGiven.length = 0;
   }
 
   /** Names the guest handler in slot `slot`, for failure reports. */
   describe(slot: number): string {
     const info = this.slots[slot];
-    return info ? `function ${info.index} of guest "${info.guest.name}"` : `in table slot ${slot}`;
+    return info ? `function ${info.index} of guest "${info.guest.name}"` : `of a disposed guest (table slot ${slot})`;
   }
 }
 

@@ -287,6 +287,29 @@ Dispose("the guest's table slots are reused by later guests", async () => {
   assert.equal(logged, ["c 2"]);
 });
 
+Dispose("a handler replaced in the guest's table keeps its registrations, and all its slots are freed", async () => {
+  const core = globalThis[Symbol.for("wasm-atexit.runtime")].internals;
+  const g = await loadAbiGuest("replacing");
+  g.register(LOG, 1);
+  const table = g.guest.table;
+  const { instance: other } = await WebAssembly.instantiate(
+    wat(`(module (import "env" "log" (func $log (param i32))) (func (export "f") (param i32) (call $log (i32.add (local.get 0) (i32.const 100)))))`),
+    logTo("replacement"),
+  );
+  table.set(LOG, other.exports.f);
+  g.register(LOG, 2);
+  assert.is(g.guest.slotsGiven.length, 2);
+  atexit.dispose(g.guest);
+  assert.equal(logged, ["replacement 102", "replacing 1"], "each registration calls the function it was made with");
+  const length = core.table.length;
+  const next = await loadAbiGuest("next");
+  next.register(LOG, 3);
+  next.register(2 /* not even a handler */, 0);
+  const again = await loadAbiGuest("again");
+  again.register(LOG, 4);
+  assert.is(core.table.length, length, "both freed slots were reused");
+});
+
 Dispose("rejects what is not a guest", () => {
   assert.throws(
     () => atexit.dispose({ owner: 1 }),
