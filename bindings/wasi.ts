@@ -50,7 +50,7 @@ interface WasiHost {
  */
 export async function runWasi(runtime: Runtime, program: WasmSource, options: RunWasiOptions = {}): Promise<number> {
   const name = options.name ?? "main";
-  const makeHost = options.wasi === "browser_wasi_shim" ? shimHost : nodeHost;
+  const makeHost = options.wasi === "browser_wasi_shim" ? shimWasi : nodeWasi;
   const args = options.args ?? [name];
   const linked: Record<string, Record<string, unknown>> = {};
   let code: number;
@@ -124,7 +124,7 @@ function failure(running: string, err: unknown): unknown {
   return err;
 }
 
-async function nodeHost(args: string[], options: RunWasiOptions): Promise<WasiHost> {
+async function nodeWasi(args: string[], options: RunWasiOptions): Promise<WasiHost> {
   const { WASI } = await importNodeWasi();
   const wasi = new WASI({ version: "preview1", args, env: options.env ?? {}, preopens: options.preopens ?? {}, returnOnExit: true });
   return {
@@ -150,7 +150,7 @@ async function importNodeWasi(): Promise<typeof import("node:wasi")> {
   }
 }
 
-async function shimHost(args: string[], options: RunWasiOptions): Promise<WasiHost> {
+async function shimWasi(args: string[], options: RunWasiOptions): Promise<WasiHost> {
   if (options.preopens && Object.keys(options.preopens).length > 0) {
     throw new WasiError("preopens need node:wasi: browser_wasi_shim has no access to host directories");
   }
