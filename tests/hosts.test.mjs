@@ -69,6 +69,13 @@ for (const [name, host] of Object.entries(HOSTS)) {
     assert.is(r.code, 3);
   });
 
+  Host("exitNow ends at once, running no handler", async () => {
+    if (!available(host.binary, name)) return;
+    const r = await on("exit-now");
+    assert.is(r.stdout, "");
+    assert.is(r.code, 6);
+  });
+
   Host("a failing handler is reported, the others run, 0 becomes 1", async () => {
     if (!available(host.binary, name)) return;
     const r = await on("throw");
