@@ -3,10 +3,10 @@
 // they must be synchronous and short: write to localStorage, send a beacon.
 // A page has no exit code, no signals, and nothing to wait for.
 
-import { Runtime, type Host } from "./runtime.js";
+import { Runtime } from "./runtime.js";
+import type { Host } from "./shutdown.js";
 
 const browserHost: Host = {
-  interceptExit: () => () => {},
   exitCode: () => 0,
   setExitCode: () => {},
   exit() {
@@ -17,13 +17,18 @@ const browserHost: Host = {
   },
   // Set globalThis.WASM_ATEXIT_TRACE = "1" to trace handlers on the console.
   tracing: () => (globalThis as { WASM_ATEXIT_TRACE?: unknown }).WASM_ATEXIT_TRACE === "1",
+  replaceExit: () => () => {},
+  scopeCarrier: () => undefined,
   listenForSignals: () => () => {},
+  signalCode: () => 0,
   raise() {},
   onIdle() {},
+  onFatalError() {},
+  catchUncaught: () => () => {},
 };
 
 export function createBrowserRuntime(): Runtime {
   const runtime = new Runtime(browserHost);
-  globalThis.addEventListener("pagehide", () => runtime.drain(0, null));
+  globalThis.addEventListener("pagehide", () => runtime.policy.atExit(0));
   return runtime;
 }

@@ -1,10 +1,11 @@
 // The Deno host. Deno dispatches `unload` however the program ends —
 // Deno.exit(), process.exit(), the event loop running dry — and honours an
-// exit code set while it runs, so the stack is drained there. Signals and the
-// idle drain go through Deno's Node compatibility (process.on), as in Node.
+// exit code set while it runs, so the stack is drained there. Signals, the
+// idle drain and the rest go through Deno's Node compatibility, as in Node.
 
-import { ExitRequest, Runtime, type Host } from "./runtime.js";
 import { nodeHost } from "./node.js";
+import { Runtime } from "./runtime.js";
+import type { Host } from "./shutdown.js";
 
 interface DenoNamespace {
   exit(code?: number): never;
@@ -14,16 +15,17 @@ interface DenoNamespace {
 
 export function createDenoRuntime(deno: DenoNamespace): Runtime {
   let exitingNow = false;
+  let realExit: DenoNamespace["exit"] | undefined;
   const host: Host = {
     ...nodeHost,
-    interceptExit() {
-      const restoreProcessExit = nodeHost.interceptExit();
-      const exit = deno.exit;
-      deno.exit = ((code?: number) => {
-        throw new ExitRequest(code);
-      }) as DenoNamespace["exit"];
+    replaceExit(exit) {
+      const restoreProcessExit = nodeHost.replaceExit(exit);
+      realExit = deno.exit;
+      const original = realExit;
+      deno.exit = ((code?: number) => exit(code)) as DenoNamespace["exit"];
       return () => {
-        deno.exit = exit;
+        deno.exit = original;
+        realExit = undefined;
         restoreProcessExit();
       };
     },
@@ -31,7 +33,7 @@ export function createDenoRuntime(deno: DenoNamespace): Runtime {
     setExitCode: (code) => {
       deno.exitCode = code;
     },
-    exit: (code) => deno.exit(code),
+    exit: (code) => (realExit ?? deno.exit).call(deno, code),
     exitNow(code) {
       // Deno has no exit that skips `unload`: ours is told to stand aside.
       exitingNow = true;
@@ -47,7 +49,7 @@ export function createDenoRuntime(deno: DenoNamespace): Runtime {
   };
   const runtime = new Runtime(host);
   globalThis.addEventListener("unload", () => {
-    if (!exitingNow) runtime.drainAtExit(deno.exitCode);
+    if (!exitingNow) runtime.policy.atExit(deno.exitCode);
   });
   return runtime;
 }

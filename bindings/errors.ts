@@ -3,6 +3,8 @@
 // from the core (assembly/errors.ts), -6 to -8 from the bindings' checks of
 // a guest's handler before it reaches the core.
 
+import { describe } from "./report.js";
+
 export const OK = 0;
 export const ERR_NO_MEMORY = -1;
 export const ERR_NOT_PENDING = -2;
@@ -15,27 +17,6 @@ export const ERR_BAD_INDEX = -6;
 export const ERR_BAD_SIGNATURE = -7;
 /** The guest's table is not attached yet (a start function), or it exports none. */
 export const ERR_NO_TABLE = -8;
-
-/** Says what a value is, for messages: `42 (a number)`, `null`, `an object`. */
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  switch (typeof value) {
-    case "undefined":
-      return "undefined";
-    case "string":
-      return `${JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value)} (a string)`;
-    case "number":
-    case "bigint":
-    case "boolean":
-      return `${String(value)} (a ${typeof value})`;
-    case "symbol":
-      return `${String(value)} (a symbol)`;
-    default:
-      if (Array.isArray(value)) return "an array";
-      const name = (value as object).constructor?.name;
-      return name && name !== "Object" ? `an instance of ${name}` : "an object";
-  }
-}
 
 /** Throws a TypeError naming the parameter unless `value` is a function. */
 export function checkFunction(api: string, param: string, value: unknown): asserts value is Function {
@@ -66,14 +47,4 @@ export function outOfMemory(api: string, pending: number): RangeError {
     `wasm-atexit: ${api}: the core is out of memory with ${pending} handlers pending; ` +
       "nothing was registered and every pending handler is kept",
   );
-}
-
-/** The name a failure report gives a handler. */
-export function handlerName(fn: Function): string {
-  return fn.name ? `"${fn.name}"` : "<anonymous>";
-}
-
-export function formatFailure(what: string, err: unknown): string {
-  const detail = err instanceof Error ? (err.stack ?? String(err)) : `thrown value: ${describe(err)}`;
-  return `wasm-atexit: exit handler ${what} failed:\n${detail}`;
 }

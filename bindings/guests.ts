@@ -11,8 +11,8 @@ import {
   ERR_DISPOSED,
   ERR_NO_TABLE,
   checkInteger,
-  describe,
 } from "./errors.js";
+import { describe } from "./report.js";
 
 /** Registrations a guest may have pending unless its options say otherwise (SPEC G6). */
 export const DEFAULT_QUOTA = 65536;

@@ -8,13 +8,17 @@
 import * as codes from "./errors.js";
 import type { Guest, GuestOptions } from "./guests.js";
 import { createRuntime } from "./hosts.js";
-import type { DisposeOptions, ExitCallback, Handler, Instantiated, Remover, Runtime, ShutdownOptions, WasmSource } from "./runtime.js";
+import type { ReportOptions } from "./report.js";
+import type { DisposeOptions, ExitCallback, Handler, Instantiated, Remover, Runtime, WasmSource } from "./runtime.js";
+import type { ShutdownOptions, SignalOptions } from "./shutdown.js";
 import { runWasi as runWasiOn, type RunWasiOptions } from "./wasi.js";
 
 export type { AtexitImports, Guest, GuestOptions } from "./guests.js";
 export { DEFAULT_QUOTA } from "./guests.js";
-export type { DisposeOptions, ExitCallback, Handler, Instantiated, Remover, ShutdownOptions, WasmSource } from "./runtime.js";
-export { DEFAULT_SHUTDOWN_TIMEOUT, EXIT_SIGNALS } from "./runtime.js";
+export type { Report, ReportKind, ReportOptions } from "./report.js";
+export type { DisposeOptions, ExitCallback, Handler, Instantiated, Remover, WasmSource } from "./runtime.js";
+export type { ShutdownOptions, SignalOptions } from "./shutdown.js";
+export { DEFAULT_SHUTDOWN_TIMEOUT, EXIT_SIGNALS } from "./shutdown.js";
 export { WasiError, type RunWasiOptions } from "./wasi.js";
 
 /** The status codes a guest's `atexit` functions return (docs/ABI.md). */
@@ -65,8 +69,9 @@ export const register: <F extends Handler>(fn: F, ...args: Parameters<F>) => F =
 export const unregister: (fn: Handler) => void = runtime.unregister;
 
 /**
- * Queues `cb(code, signal)` for exit: the exit code, and the signal's name or
- * `null`. Returns a remover that takes this one registration back; calling it
+ * Queues `cb(code, signal, reason)` for exit: the exit code, the signal's
+ * name or `null`, and the uncaught exception or unhandled rejection that
+ * ends the program, if one does (SPEC H4). Returns a remover that takes this one registration back; calling it
  * twice is harmless, and it is `Disposable`, so `using` works.
  *
  * @example
@@ -104,14 +109,31 @@ export const shutdown: (code?: number, options?: ShutdownOptions) => Promise<nev
 
 /**
  * Opt in to signals (SPEC H1): on SIGINT, SIGTERM, SIGHUP and the other
- * signals of EXIT_SIGNALS, drain the stack as `shutdown` does, then re-raise
- * the signal, so the parent sees the real cause. A signal the application
- * listens to itself is left to the application. Returns the undo.
+ * signals of EXIT_SIGNALS (or `signals`), drain the stack as `shutdown` does,
+ * then re-raise the signal, so the parent sees the real cause. A signal the
+ * application listens to itself is left to the application; the listeners
+ * of signal-exit, exit-hook and close-with-grace are not the application's.
+ * Every call, from every copy of the package, acts as one listener; the
+ * shortest `timeout` asked for wins. With `uncaughtErrors: true`, an
+ * uncaught error or rejection drains the same way, then exits with 1 (H4).
+ * Returns the undo of this call.
  *
  * @example
  * handleSignals({ timeout: 20_000 }); // Kubernetes: SIGTERM, then SIGKILL 30 s later
+ * @throws {TypeError | RangeError} when `timeout` or `signals` is wrong.
  */
-export const handleSignals: (options?: ShutdownOptions) => Remover = runtime.handleSignals;
+export const handleSignals: (options?: SignalOptions) => Remover = runtime.handleSignals;
+
+/**
+ * Where failures, notices (deadlines, handlers cut short) and trace lines go
+ * (SPEC R14): stderr by default; `write` routes each report to the
+ * application's logger, and `level: "failures"` silences all but failures.
+ *
+ * @example
+ * configureReports({ write: (report) => logger.error(report.message), level: "failures" });
+ * @throws {TypeError} when `write` is not a function or `level` is unknown.
+ */
+export const configureReports: (options?: ReportOptions) => void = runtime.configureReports;
 
 /**
  * Drops every pending registration, of every owner, without running it.
@@ -196,6 +218,7 @@ export const runWasi = (program: WasmSource, options?: RunWasiOptions): Promise<
 
 /** The same functions as one object, so `atexit.register(...)` reads as in Python. */
 const atexit = {
-  register, unregister, onExit, runExitHandlers, shutdown, handleSignals, clear, count, exitNow, instantiate, createGuest, dispose, runWasi,
+  register, unregister, onExit, runExitHandlers, shutdown, handleSignals, configureReports, clear, count, exitNow, instantiate, createGuest,
+  dispose, runWasi,
 };
 export default atexit;

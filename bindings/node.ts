@@ -1,79 +1,147 @@
-// The Node.js host (Bun runs it too): drains the stack on the process's (or
-// worker's) `exit` event and, with awaiting, on `beforeExit`; keeps
-// `process.exit()` inside a handler from cutting the drain short; makes a
-// failed cleanup visible in the exit code; and gives handleSignals() its
-// signals.
+// The Node.js host (Bun runs it too): the mechanics shutdown.ts's policy
+// needs. The stack is drained on the process's (or worker's) `exit` event,
+// and with awaiting when the program runs out of work (`beforeExit`); the
+// exit function is process.exit; signals are process listeners, shared
+// with the other exit libraries of exit-libraries.ts.
 
-import { ExitRequest, Runtime, type Host } from "./runtime.js";
+import type { HandlerScope, ScopeCarrier } from "./drain.js";
 import { checkExitCode } from "./errors.js";
+import { applicationListeners, holdDuringDrain, ours, releaseHeld, wrapExitLibraries } from "./exit-libraries.js";
+import { Runtime } from "./runtime.js";
+import type { Host } from "./shutdown.js";
+
+type ProcessExit = (code?: number | string | null) => never;
+
+// process.exit as it was before a drain replaced it.
+let realExit: ProcessExit | undefined;
+let carrier: ScopeCarrier | undefined | null = null;
+
+interface NodeProcess {
+  getBuiltinModule?<T>(id: string): T;
+  reallyExit(code: number): never;
+  getActiveResourcesInfo?(): string[];
+}
+// Read when used, never at import: this module is bundled for browsers too.
+const node = (): NodeProcess => process as unknown as NodeProcess;
 
 export const nodeHost: Host = {
-  interceptExit() {
-    const exit = process.exit;
-    process.exit = ((code?: number | string | null) => {
-      if (code !== undefined && code !== null) {
-        checkExitCode("process.exit", Number(code));
-        throw new ExitRequest(Number(code));
-      }
-      throw new ExitRequest(undefined);
-    }) as typeof process.exit;
-    return () => {
-      process.exit = exit;
-    };
-  },
   exitCode: () => Number(process.exitCode ?? 0),
   setExitCode: (code) => {
     process.exitCode = code;
   },
-  tracing: () => process.env.WASM_ATEXIT_TRACE === "1",
-  exit: (code) => process.exit(code),
+  exit: (code) => (realExit ?? process.exit).call(process, code),
   exitNow(code) {
     checkExitCode("exitNow", code);
     // Ends the process (or the worker) without emitting `exit`: Node's own
     // process.exit calls it after the event.
-    return (process as unknown as { reallyExit(code: number): never }).reallyExit(code);
+    return node().reallyExit(code);
+  },
+  tracing: () => process.env.WASM_ATEXIT_TRACE === "1",
+  replaceExit(exit) {
+    realExit = process.exit as ProcessExit;
+    const original = realExit;
+    process.exit = ((code?: number | string | null) => exit(code === undefined || code === null ? undefined : Number(code))) as typeof process.exit;
+    return () => {
+      process.exit = original;
+      realExit = undefined;
+    };
+  },
+  // Created at the first awaited drain: an AsyncLocalStorage makes every
+  // later promise a little dearer, so a program that never awaits a drain
+  // never pays for it.
+  scopeCarrier() {
+    if (carrier === null) {
+      const hooks = node().getBuiltinModule?.<typeof import("node:async_hooks")>("node:async_hooks");
+      const storage = hooks && new hooks.AsyncLocalStorage<HandlerScope>();
+      carrier = storage && { run: (scope, body) => storage.run(scope, body), current: () => storage.getStore() };
+    }
+    return carrier;
   },
   listenForSignals(signals, handler) {
     const listeners = new Map<string, () => void>();
     for (const signal of signals) {
-      const listener = () => {
-        // Another listener means the application handles this signal itself.
-        if (process.listenerCount(signal) === 1) handler(signal, 128 + signalNumber(signal));
-      };
+      const listener = ours(() => {
+        // Another listener of the application's: the signal is its to handle.
+        if (applicationListeners(signal) > 0) return;
+        holdDuringDrain(signal);
+        handler(signal);
+      });
       try {
-        process.on(signal as NodeJS.Signals, listener);
-        listeners.set(signal, listener);
+        // First, so that it sees every listener, `once` ones included,
+        // before any has been called and removed.
+        process.prependListener(signal as NodeJS.Signals, listener);
       } catch {
-        // A signal this platform does not have.
+        continue; // a signal this platform does not have
       }
+      listeners.set(signal, listener);
+      wrapExitLibraries(signal);
     }
+    // Exit libraries that start listening later are held back as well.
+    const onNewListener = ours((event: string | symbol) => {
+      if (typeof event === "string" && listeners.has(event)) queueMicrotask(() => wrapExitLibraries(event));
+    });
+    process.on("newListener", onNewListener);
     return () => {
+      process.off("newListener", onNewListener);
       for (const [signal, listener] of listeners) process.off(signal, listener);
       listeners.clear();
     };
   },
+  signalCode: (signal) => 128 + signalNumber(signal),
   raise(signal) {
-    process.kill(process.pid, signal);
+    if (!releaseHeld(signal)) process.kill(process.pid, signal);
   },
   onIdle(handler) {
-    process.on("beforeExit", handler);
+    // First among beforeExit listeners, to count what keeps the loop alive
+    // before any of the application's has run; the decision waits for them
+    // all (a microtask runs once the event has been emitted).
+    process.prependListener("beforeExit", () => {
+      const before = activeResources();
+      queueMicrotask(() => handler(() => activeResources() > before));
+    });
+  },
+  onFatalError(handler) {
+    // Only watches: an uncaught error ends the program unless the
+    // application listens for it.
+    process.on("uncaughtExceptionMonitor", (err) => {
+      if (applicationListeners("uncaughtException") === 0) handler(err);
+    });
+  },
+  catchUncaught(handler) {
+    const listener = ours((err: unknown) => {
+      // Beside a listener of the application's, the application decides.
+      if (applicationListeners("uncaughtException") === 0) handler(err);
+    });
+    const onRejection = ours((reason: unknown) => {
+      if (applicationListeners("unhandledRejection") === 0) handler(reason);
+    });
+    process.on("uncaughtException", listener);
+    process.on("unhandledRejection", onRejection);
+    return () => {
+      process.off("uncaughtException", listener);
+      process.off("unhandledRejection", onRejection);
+    };
   },
 };
+
+function activeResources(): number {
+  return node().getActiveResourcesInfo?.().length ?? 0;
+}
 
 // os.constants.signals, read when a signal comes rather than importing
 // node:os at start-up; Linux's numbers where getBuiltinModule is missing.
 function signalNumber(signal: string): number {
-  const os = (process as unknown as { getBuiltinModule?(id: "node:os"): typeof import("node:os") }).getBuiltinModule?.("node:os");
+  const os = node().getBuiltinModule?.<typeof import("node:os")>("node:os");
   return os?.constants.signals[signal as NodeJS.Signals] ?? LINUX_SIGNAL_NUMBERS[signal] ?? 0;
 }
 
 const LINUX_SIGNAL_NUMBERS: Record<string, number> = {
-  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTRAP: 5, SIGABRT: 6, SIGIOT: 6, SIGUSR2: 12, SIGALRM: 14, SIGTERM: 15,
+  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTRAP: 5, SIGABRT: 6, SIGIOT: 6, SIGUSR1: 10, SIGUSR2: 12, SIGALRM: 14, SIGTERM: 15,
   SIGSTKFLT: 16, SIGXCPU: 24, SIGXFSZ: 25, SIGVTALRM: 26, SIGIO: 29, SIGPOLL: 29, SIGPWR: 30, SIGSYS: 31,
 };
 
 export function createNodeRuntime(): Runtime {
   const runtime = new Runtime(nodeHost);
-  process.on("exit", (code) => runtime.drainAtExit(code));
+  process.on("exit", (code) => runtime.policy.atExit(code));
   return runtime;
 }

@@ -6,7 +6,8 @@
 // then, inside its exit() (W3).
 
 import { instantiateWithLoader, type LoadedModule } from "./core.js";
-import { exitCodeAfter, type Runtime, type WasmSource } from "./runtime.js";
+import { ExitRequest } from "./drain.js";
+import type { Runtime, WasmSource } from "./runtime.js";
 
 export interface RunWasiOptions {
   /** The program's argv, its own name first (default: [name]). */
@@ -79,7 +80,9 @@ export async function runWasi(runtime: Runtime, program: WasmSource, options: Ru
     if (!(err instanceof WasiExit)) throw failure(running, err);
     code = err.code;
   }
-  return exitCodeAfter(runtime.drain(code, null), code);
+  // An exit status is 8 bits wide: exit(256) is 0, and then a failed
+  // handler still makes it 1.
+  return runtime.policy.drainThenExitCode(code & 0xff);
 }
 
 /** Instantiates one module as a guest, with the WASI imports and the libraries linked so far. */
@@ -93,8 +96,9 @@ async function link(
   const guest = runtime.createGuest({ name });
   const wasi = {
     ...host.imports,
+    // During the drain, a guest handler's exit() is an exit request (SPEC W4, R10).
     proc_exit: (code: number) => {
-      throw new WasiExit(code);
+      throw runtime.policy.isDraining() ? new ExitRequest(code) : new WasiExit(code);
     },
   };
   let module: WebAssembly.Module;

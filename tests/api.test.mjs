@@ -262,6 +262,7 @@ Misc("shutdown and handleSignals check their input, naming it", async () => {
 Misc("the default export holds the same functions", () => {
   assert.equal(Object.keys(atexit).sort(), [
     "clear",
+    "configureReports",
     "count",
     "createGuest",
     "dispose",

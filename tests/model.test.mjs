@@ -54,7 +54,7 @@ function play(steps) {
     assert.ok(expected, `the package called function ${fn} when the model has nothing pending`);
     assert.is(fn, expected.fn, `function of registration ${expected.id}`);
     if (expected.kind === "register") assert.equal(args, [expected.id], "arguments");
-    else assert.equal(args, [0, null], "onExit arguments");
+    else assert.equal(args, [0, null, undefined], "onExit arguments: code, signal, reason");
     apply(expected.action, expected.id);
   }
 

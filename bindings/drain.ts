@@ -1,0 +1,312 @@
+// Running the handlers of one drain, one at a time, in the order the core
+// hands them out: synchronously (at the host's exit event, in
+// runExitHandlers, in dispose), or awaiting each handler's promise before the
+// next one starts, under one deadline for the whole drain (SPEC H2). Each
+// handler's outcome is settled here: it ran, it failed (R9), or it asked to
+// exit (R10); and traced, when asked, once it has really ended.
+
+import { TOOK_GUEST } from "./core.js";
+import { Reports, handlerName, summarizeThrown } from "./report.js";
+
+export type Handler = (...args: any[]) => unknown;
+
+/**
+ * What the host's exit function throws when a handler calls it: the handler
+ * asked the process to end, which ends that handler (as Python's SystemExit
+ * does) but not the drain (SPEC R10). `code` undefined: "the current code".
+ */
+export class ExitRequest {
+  #brand = true;
+  constructor(readonly code: number | undefined) {}
+  /** A brand check that reads nothing of `value`, which may be a revoked Proxy. */
+  static is(value: unknown): value is ExitRequest {
+    return typeof value === "object" && value !== null && #brand in value;
+  }
+}
+
+/**
+ * Marks an `onExit` registration, whose callback gets the exit code, the
+ * signal and the reason instead of stored arguments. A fresh instance per
+ * registration doubles as the remover's proof that its registration is still
+ * the one behind the handle (records are reused once freed).
+ */
+export class ExitInfo {}
+
+/** What a drain needs of the stack: the Runtime implements it over the core. */
+export interface Stack {
+  /** The core's drain step (`next` in assembly/index.ts); 0 when nothing is pending. */
+  next(stopAtGuests: boolean): number;
+  /** The JS handler behind what `next` returned, its registration forgotten. */
+  takeJs(next: number): { fn: Handler; call: readonly unknown[] | ExitInfo };
+  /** Runs the guest handler `next(true)` stopped at. */
+  runTaken(): void;
+  /** Names the guest handler called last: the one that ran, or trapped. */
+  lastGuest(): string;
+}
+
+/** One handler's call; exit() called inside it, or in what it awaits, is its own request while it is live. */
+export interface HandlerScope {
+  live: boolean;
+}
+
+/** Carries the current HandlerScope through a handler's awaits (AsyncLocalStorage, where the host has it). */
+export interface ScopeCarrier {
+  run<T>(scope: HandlerScope, body: () => T): T;
+  current(): HandlerScope | undefined;
+}
+
+/** What a step of the drain returns when nothing is pending any more. */
+const DONE = Symbol("done");
+const RAN = Symbol("ran");
+const DEADLINE = Symbol("deadline");
+type Outcome = typeof RAN | { thrown: unknown };
+
+/** A handler that returned a promise (or any thenable), and what becomes of it. */
+interface Started {
+  name: string;
+  start: number;
+  scope: HandlerScope;
+  /** Never rejects: the promise's outcome. */
+  settled: Promise<Outcome>;
+}
+
+// Handlers being called synchronously right now, across nested drains: an
+// exit() made while this is above 0 comes from a handler.
+let syncDepth = 0;
+
+/** Whether the code calling the host's exit function right now is an exit handler (SPEC R10, H2). */
+export function calledFromHandler(carrier: ScopeCarrier | undefined): boolean {
+  return syncDepth > 0 || carrier?.current()?.live === true;
+}
+
+/** The code a program ends with after a drain: `code`, but never 0 when a handler failed (R9). */
+export function exitCodeAfter(drain: Drain, code: number): number {
+  return drain.failed && code === 0 ? 1 : code;
+}
+
+// Shared by every registration without arguments, so that those keep no
+// array of their own alive until exit.
+export const NO_ARGS: readonly unknown[] = Object.freeze([]);
+
+export class Drain {
+  /** Whether a handler failed; `error` is the last thing one threw. */
+  failed = false;
+  error: unknown;
+  /** The last exit code asked for during the drain: by a handler (R10), or by a joining shutdown(code). */
+  exitCode: number | undefined;
+  /** Whether the drain ends by `signal` (a signal came after the last exit code asked for). */
+  endsBySignal = false;
+  /** Whether a signal has come during this drain: a second one ends the process at once (H1). */
+  signalled = false;
+  /** Whether any handler's promise was awaited. */
+  awaited = false;
+  /** The handler whose promise the drain awaits now. */
+  private waitingFor: Started | undefined;
+  // An awaited drain that the synchronous drain at exit took over stops here.
+  private takenOver = false;
+
+  constructor(
+    private readonly stack: Stack,
+    private readonly reports: Reports,
+    /** The exit code onExit callbacks are given. */
+    public code: number,
+    public signal: string | null,
+    /** Why the program ends (SPEC H4): the uncaught error or rejection, if any. */
+    public reason: unknown,
+    private readonly tracing: boolean,
+    private readonly carrier: ScopeCarrier | undefined,
+  ) {}
+
+  /** A signal joins the drain: it ends by that signal, unless an exit code is asked for after it. */
+  joinSignal(signal: string, code: number): void {
+    this.signal = signal;
+    this.code = code;
+    this.signalled = true;
+    this.endsBySignal = true;
+  }
+
+  /** An exit code is asked for during the drain (R10): the last one asked for wins. */
+  requestExit(code: number | undefined): void {
+    this.exitCode = this.code = code ?? this.code;
+    this.endsBySignal = false;
+  }
+
+  /**
+   * Runs every pending handler now. Nothing here can wait: a handler's
+   * promise is left running, and said so; if it rejects later, that is
+   * reported, never an unhandled rejection.
+   */
+  runSync(): void {
+    if (this.waitingFor) {
+      const { name } = this.waitingFor;
+      this.waitingFor = undefined;
+      this.takenOver = true;
+      this.reports.notice(`exit handler ${name} was cut short: the process is exiting before its promise settled`);
+    }
+    const unawaited: string[] = [];
+    for (let step; (step = this.step(false)) !== DONE; ) {
+      if (!step) continue;
+      unawaited.push(step.name);
+      void step.settled.then((outcome) => {
+        if (outcome !== RAN && !ExitRequest.is(outcome.thrown)) this.reports.failure(step.name, outcome.thrown);
+      });
+    }
+    if (unawaited.length > 0) {
+      this.reports.notice(
+        `exit handler ${unawaited.join(", ")} returned a promise that could not be awaited at this exit; ` +
+          "shutdown() and handleSignals() await them",
+      );
+    }
+  }
+
+  /**
+   * The same, awaiting each handler's promise before the next handler runs,
+   * until `deadline` (performance.now() time) for the whole drain. A handler
+   * still running then is reported, and the drain goes on without it.
+   */
+  async runAwaited(deadline: number, timeout: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<typeof DEADLINE>((resolve) => {
+      timer = setTimeout(() => resolve(DEADLINE), Math.max(0, deadline - performance.now()));
+    });
+    try {
+      for (let step; !this.takenOver && (step = this.step(true)) !== DONE; ) {
+        if (!step) continue;
+        this.awaited = true;
+        this.waitingFor = step;
+        const outcome = await Promise.race([step.settled, expired]);
+        step.scope.live = false; // from now on its exit() calls are ordinary exits
+        if (this.takenOver) return;
+        this.waitingFor = undefined;
+        if (outcome === DEADLINE) {
+          this.reports.notice(
+            `exit handler ${step.name} was still running at the shutdown deadline (${timeout} ms); the drain goes on without it`,
+          );
+          if (this.tracing) this.trace(step.name, step.start, "was still running at the deadline");
+        } else {
+          this.ended(step.name, step.start, outcome === RAN ? undefined : outcome.thrown, "settled", outcome !== RAN);
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Records a guest handler's trap, or a failure outside a handler's call, as a handler's outcome. */
+  settle(name: string, thrown: unknown): void {
+    if (ExitRequest.is(thrown)) this.requestExit(thrown.code);
+    else {
+      this.failed = true;
+      this.error = thrown;
+      this.reports.failure(name, thrown);
+    }
+  }
+
+  /**
+   * One step: lets the core run guest handlers and hand out the next JS
+   * one, and calls it. Returns DONE when nothing is pending, the handler
+   * when it returned a promise, else undefined.
+   */
+  private step(awaiting: boolean): Started | typeof DONE | undefined {
+    const { tracing } = this;
+    let next: number;
+    try {
+      // Runs guest handlers itself (unless tracing); a trap in one unwinds to here.
+      next = this.stack.next(tracing);
+    } catch (err) {
+      this.settle(this.stack.lastGuest(), err);
+      return undefined;
+    }
+    if (next === 0) return DONE;
+    if (next === TOOK_GUEST) {
+      const start = performance.now();
+      let thrown: unknown;
+      let failed = false;
+      try {
+        this.stack.runTaken();
+      } catch (err) {
+        failed = true;
+        thrown = err;
+      }
+      this.ended(this.stack.lastGuest(), start, thrown, "ran", failed);
+      return undefined;
+    }
+    const { fn, call } = this.stack.takeJs(next);
+    const name = handlerName(fn);
+    const start = tracing ? performance.now() : 0;
+    const scope: HandlerScope = { live: true };
+    let result: unknown;
+    syncDepth++;
+    try {
+      const invoke = (): unknown =>
+        call instanceof ExitInfo
+          ? fn(this.code, this.signal, this.reason)
+          : call.length === 0
+            ? fn() // a spread call costs more, even of nothing
+            : fn(...call);
+      result = awaiting && this.carrier ? this.carrier.run(scope, invoke) : invoke();
+    } catch (err) {
+      scope.live = false;
+      this.ended(name, start, err, "ran", true);
+      return undefined;
+    } finally {
+      syncDepth--;
+    }
+    const then = thenOf(result);
+    if (then === undefined) {
+      scope.live = false;
+      this.ended(name, start, undefined, "ran");
+      return undefined;
+    }
+    if (!awaiting) {
+      scope.live = false;
+      if (tracing) this.trace(name, start, "returned a promise this exit cannot await, after");
+    }
+    return { name, start, scope, settled: settledOf(result, then) };
+  }
+
+  // Settles and traces the end of one handler.
+  private ended(name: string, start: number, thrown: unknown, how: "ran" | "settled", failed = false): void {
+    if (failed) this.settle(name, thrown);
+    if (!this.tracing) return;
+    if (!failed) this.trace(name, start, `${how} in`);
+    else if (ExitRequest.is(thrown)) this.trace(name, start, `asked to exit with ${thrown.code ?? "the current code"} after`);
+    else this.trace(name, start, "failed after", `: ${summarizeThrown(thrown)}`);
+  }
+
+  /** One trace line: `<handler> <how> <milliseconds since start><after>`. */
+  private trace(name: string, start: number, how: string, after = ""): void {
+    this.reports.trace(`${name} ${how} ${(performance.now() - start).toFixed(3)} ms${after}`);
+  }
+}
+
+/**
+ * A returned value's `then`, when it is a thenable, read once and guarded:
+ * a throwing `then` getter makes a thenable that rejects with that error.
+ */
+function thenOf(value: unknown): Function | undefined {
+  if ((typeof value !== "object" && typeof value !== "function") || value === null) return undefined;
+  try {
+    const then = (value as { then?: unknown }).then;
+    return typeof then === "function" ? then : undefined;
+  } catch (err) {
+    return () => {
+      throw err;
+    };
+  }
+}
+
+/** The outcome of a thenable; never rejects, whatever the thenable does. */
+function settledOf(value: unknown, then: Function): Promise<Outcome> {
+  return new Promise<Outcome>((resolve) => {
+    try {
+      then.call(
+        value,
+        () => resolve(RAN),
+        (thrown: unknown) => resolve({ thrown }),
+      );
+    } catch (thrown) {
+      resolve({ thrown });
+    }
+  });
+}

@@ -1,0 +1,348 @@
+// The shutdown policy (SPEC R10, R12, H1, H2, H4): when the stack is
+// drained, how, and how the program then ends.
+//
+// One drain at a time per thread. Whatever arrives while a drain awaits a
+// handler joins that drain: a signal (a second one ends the process at
+// once), shutdown(), the program running out of work, an uncaught error.
+// The host's exit function is replaced while any drain runs: called by a
+// handler (synchronously, or after an await inside it) it is an exit request
+// that ends that handler only (R10); called by anything else it is an
+// ordinary exit, and the synchronous drain at the exit event takes over from
+// the awaited one.
+
+import { Drain, ExitRequest, calledFromHandler, exitCodeAfter, type ScopeCarrier, type Stack } from "./drain.js";
+import { checkExitCode, checkInteger } from "./errors.js";
+import { describe, type Reports } from "./report.js";
+
+/** 25 s: a drain that fits a container's usual 30 s between SIGTERM and SIGKILL. */
+export const DEFAULT_SHUTDOWN_TIMEOUT = 25_000;
+
+/**
+ * The signals handleSignals() listens to by default: those that end a
+ * process on Linux (signal-exit's set), less SIGKILL and SIGSTOP, which
+ * cannot be caught, and the fatal SIGBUS, SIGFPE, SIGSEGV and SIGILL, after
+ * which JS is not safe.
+ */
+export const EXIT_SIGNALS: readonly string[] = Object.freeze([
+  "SIGHUP", "SIGINT", "SIGTERM", "SIGALRM", "SIGABRT", "SIGVTALRM", "SIGXCPU", "SIGXFSZ", "SIGUSR2",
+  "SIGTRAP", "SIGSYS", "SIGQUIT", "SIGIOT", "SIGIO", "SIGPOLL", "SIGPWR", "SIGSTKFLT",
+]);
+
+const UNCATCHABLE = new Set(["SIGKILL", "SIGSTOP"]);
+
+export interface ShutdownOptions {
+  /**
+   * Milliseconds for the whole drain (default DEFAULT_SHUTDOWN_TIMEOUT):
+   * a handler still running at the deadline is reported and not waited for.
+   */
+  timeout?: number;
+}
+
+export interface SignalOptions extends ShutdownOptions {
+  /** The signals to handle (default EXIT_SIGNALS). */
+  signals?: readonly string[];
+  /**
+   * Also drain on an uncaught exception or unhandled rejection, awaiting
+   * handlers under the same deadline, then exit with 1 (SPEC H4), as
+   * close-with-grace does. Default false: the host's own behaviour, with a
+   * synchronous drain at exit.
+   */
+  uncaughtErrors?: boolean;
+}
+
+/** What a host supplies: the mechanics of exiting, signals and errors; the policy is here. */
+export interface Host {
+  /** The code the process would end with if it ended now. */
+  exitCode(): number;
+  setExitCode(code: number): void;
+  /** Ends the process the ordinary way (its exit event runs), whatever replaced the exit function. */
+  exit(code: number): never;
+  /** Ends the process at once, running no handler. */
+  exitNow(code: number): never;
+  /** Whether each handler is to be traced as it ends (WASM_ATEXIT_TRACE=1). */
+  tracing(): boolean;
+  /** Puts `exit` in place of the host's exit function(s), until the returned undo is called. */
+  replaceExit(exit: (code: number | undefined) => never): () => void;
+  /** What carries a handler's scope through its awaits (AsyncLocalStorage); undefined where the host has none. */
+  scopeCarrier(): ScopeCarrier | undefined;
+  /**
+   * Calls `handler(signal)` on each of `signals` that no application
+   * listener handles (the listeners of exit libraries are not the
+   * application's, and are held back while a drain runs); returns the undo.
+   */
+  listenForSignals(signals: readonly string[], handler: (signal: string) => void): () => void;
+  /** 128 + the signal's number: the status a shell shows for a death by it. */
+  signalCode(signal: string): number;
+  /**
+   * Ends the process by `signal` once no listener of ours is left: hands it
+   * to the exit libraries' listeners held back during the drain, else
+   * re-raises it, so the parent sees the real cause.
+   */
+  raise(signal: string): void;
+  /** Calls `handler(busy)` each time the program runs out of work; `busy()` tells whether something has scheduled more since. */
+  onIdle(handler: (busy: () => boolean) => void): void;
+  /** Calls `handler(err)` with an uncaught error or rejection that is about to end the program. */
+  onFatalError(handler: (err: unknown) => void): void;
+  /** Calls `handler(err)` for uncaught errors and rejections no application listener handles; returns the undo. */
+  catchUncaught(handler: (err: unknown) => void): () => void;
+}
+
+/** One handleSignals() call: the signals it asked for, its deadline, whether it handles uncaught errors. */
+interface Claim {
+  signals: readonly string[];
+  timeout: number;
+  uncaughtErrors: boolean;
+}
+
+/** A promise that never settles: what a caller awaits while the process ends. */
+const never = <T>(): Promise<T> => new Promise<T>(() => {});
+
+function timeoutOf(api: string, options: ShutdownOptions): number {
+  const timeout = options.timeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
+  checkInteger(api, "timeout", timeout, 0, 2 ** 31 - 1);
+  return timeout;
+}
+
+export class Shutdown {
+  /** The innermost drain running now, synchronous or awaited. */
+  private active: Drain | undefined;
+  /** The awaited drain running now, and its end. */
+  private awaited: { drain: Drain; done: Promise<void> } | undefined;
+  private draining = 0;
+  private restoreExit: (() => void) | undefined;
+  /** Why the program ends (H4), once an uncaught error has doomed it. */
+  private reason: unknown;
+  private readonly claims = new Set<Claim>();
+  private stopListening: (() => void)[] = [];
+  // What tells a handler's exit() from anyone else's across awaits, made at
+  // the first awaited drain.
+  private carrier: ScopeCarrier | undefined;
+
+  constructor(
+    private readonly stack: Stack & { pending(): number },
+    private readonly host: Host,
+    private readonly reports: Reports,
+  ) {
+    host.onIdle((busy) => this.idle(busy));
+    host.onFatalError((err) => {
+      this.reason = err;
+    });
+  }
+
+  /** The host's exit event: whatever is still pending runs now, synchronously (R12). */
+  atExit(code: number): void {
+    // An awaited drain cut short by an ordinary exit goes on here (H2).
+    const drain = this.awaited?.drain ?? this.newDrain(code, null);
+    this.awaited = undefined;
+    if (drain.exitCode === undefined) drain.code = code;
+    this.runSync(drain);
+    // A handler may also have set the host's exit code itself.
+    this.host.setExitCode(exitCodeAfter(drain, drain.exitCode ?? this.host.exitCode()));
+  }
+
+  /** runExitHandlers(): drain now; exit if a handler asked to, else throw the last failure. */
+  runNow(): void {
+    const drain = this.newDrain(this.host.exitCode(), null);
+    this.runSync(drain);
+    this.finishSync(drain);
+  }
+
+  /** Runs `body` (which runs guest handlers through the core) as a synchronous drain: dispose(). */
+  runGuestsNow(body: (drain: Drain) => void): void {
+    const drain = this.newDrain(this.host.exitCode(), null);
+    this.during(drain, () => body(drain));
+    this.finishSync(drain);
+  }
+
+  async shutdown(code: number | undefined, options: ShutdownOptions): Promise<never> {
+    if (code !== undefined) checkInteger("shutdown", "code", code, -(2 ** 31), 2 ** 31 - 1);
+    const timeout = timeoutOf("shutdown", options);
+    if (this.active) {
+      // Joins the drain under way: its code is asked for, as a handler's exit would be.
+      this.active.requestExit(code);
+      return never();
+    }
+    const drain = this.newDrain(code ?? this.host.exitCode(), null, true);
+    drain.requestExit(code);
+    await this.runAwaited(drain, timeout);
+    this.end(drain);
+    return never();
+  }
+
+  /**
+   * Drains with awaiting after a WASI program has ended (runWasi): resolves
+   * to the code the command ends with. A signal that joined the drain ends
+   * the process by it.
+   */
+  async drainThenExitCode(code: number): Promise<number> {
+    const drain = this.newDrain(code, null, true);
+    await this.runAwaited(drain, this.claimedTimeout());
+    if (drain.endsBySignal) {
+      this.end(drain);
+      return never();
+    }
+    return exitCodeAfter(drain, drain.exitCode ?? code);
+  }
+
+  /** Whether a drain is running now: an exit then is a request, not the program's end. */
+  isDraining(): boolean {
+    return this.draining > 0;
+  }
+
+  handleSignals(options: SignalOptions): () => void {
+    const timeout = timeoutOf("handleSignals", options);
+    const signals = options.signals ?? EXIT_SIGNALS;
+    if (!Array.isArray(signals) || signals.some((s) => typeof s !== "string" || !/^SIG[A-Z0-9]+$/.test(s) || UNCATCHABLE.has(s))) {
+      throw new TypeError(
+        `wasm-atexit: handleSignals: signals must be an array of catchable signal names such as "SIGTERM", got ${describe(signals)}`,
+      );
+    }
+    const claim: Claim = { signals: [...signals], timeout, uncaughtErrors: options.uncaughtErrors === true };
+    this.claims.add(claim);
+    this.listen();
+    let undone = false;
+    return () => {
+      if (undone) return;
+      undone = true;
+      this.claims.delete(claim);
+      this.listen();
+    };
+  }
+
+  // Every handleSignals() call, of every copy of the package, acts as one:
+  // one listener per signal, for the union of the signals claimed.
+  private listen(): void {
+    for (const stop of this.stopListening) stop();
+    this.stopListening = [];
+    const signals = new Set<string>();
+    let uncaughtErrors = false;
+    for (const claim of this.claims) {
+      for (const signal of claim.signals) signals.add(signal);
+      uncaughtErrors ||= claim.uncaughtErrors;
+    }
+    if (signals.size > 0) this.stopListening.push(this.host.listenForSignals([...signals], (signal) => this.signal(signal)));
+    if (uncaughtErrors) this.stopListening.push(this.host.catchUncaught((err) => this.uncaught(err)));
+  }
+
+  /** The shortest deadline any handleSignals() call asked for: the one an orchestrator's SIGKILL follows. */
+  private claimedTimeout(): number {
+    let timeout = Infinity;
+    for (const claim of this.claims) timeout = Math.min(timeout, claim.timeout);
+    return timeout === Infinity ? DEFAULT_SHUTDOWN_TIMEOUT : timeout;
+  }
+
+  private signal(signal: string): void {
+    const drain = this.awaited?.drain;
+    if (drain) {
+      // A second signal during a drain ends the process at once (H1).
+      if (drain.signalled) return this.raiseNow(signal);
+      drain.joinSignal(signal, this.host.signalCode(signal));
+      return;
+    }
+    const started = this.newDrain(this.host.signalCode(signal), signal, true);
+    started.joinSignal(signal, started.code);
+    void this.runAwaited(started, this.claimedTimeout()).then(() => this.end(started));
+  }
+
+  private uncaught(err: unknown): void {
+    this.reason = err;
+    this.reports.uncaught(err);
+    const drain = this.awaited?.drain;
+    if (drain) {
+      drain.reason = err;
+      drain.requestExit(1);
+      return;
+    }
+    const started = this.newDrain(1, null, true);
+    started.requestExit(1);
+    void this.runAwaited(started, this.claimedTimeout()).then(() => this.end(started));
+  }
+
+  // The program ran out of work (R12, H2). An application's beforeExit
+  // listener that scheduled more work means the program goes on, with
+  // everything still pending; the drain waits for the loop to be empty for
+  // good.
+  private idle(busy: () => boolean): void {
+    if (this.active || this.stack.pending() === 0 || busy()) return;
+    const drain = this.newDrain(this.host.exitCode(), null, true);
+    void this.runAwaited(drain, DEFAULT_SHUTDOWN_TIMEOUT).then(() => {
+      if (drain.exitCode !== undefined || drain.endsBySignal) return this.end(drain);
+      this.host.setExitCode(exitCodeAfter(drain, this.host.exitCode()));
+      // Having awaited, the loop ran again: end now rather than let it run
+      // dry a second time, which would call beforeExit listeners twice.
+      if (drain.awaited && !busy()) this.host.exit(this.host.exitCode());
+    });
+  }
+
+  /** Ends the process after an awaited drain: by the signal, else with the code asked for. */
+  private end(drain: Drain): void {
+    if (drain.endsBySignal && drain.signal !== null) this.raiseNow(drain.signal);
+    else this.host.exit(exitCodeAfter(drain, drain.exitCode ?? drain.code));
+  }
+
+  private raiseNow(signal: string): void {
+    for (const stop of this.stopListening) stop();
+    this.stopListening = [];
+    this.host.raise(signal);
+  }
+
+  private async runAwaited(drain: Drain, timeout: number): Promise<void> {
+    const deadline = performance.now() + timeout;
+    const done = this.during(drain, () => drain.runAwaited(deadline, timeout));
+    this.awaited = { drain, done };
+    try {
+      await done;
+    } finally {
+      if (this.awaited?.drain === drain) this.awaited = undefined;
+    }
+  }
+
+  private runSync(drain: Drain): void {
+    this.during(drain, () => drain.runSync());
+  }
+
+  // After a synchronous drain outside the exit event: exit if a handler
+  // asked to, else throw the last failure.
+  private finishSync(drain: Drain): void {
+    if (drain.exitCode !== undefined) this.host.exit(exitCodeAfter(drain, drain.exitCode));
+    if (drain.failed) throw drain.error;
+  }
+
+  private newDrain(code: number, signal: string | null, awaiting = false): Drain {
+    if (awaiting) this.carrier ??= this.host.scopeCarrier();
+    // Whether to trace is asked once a drain: reading the environment
+    // costs more than running a handler.
+    return new Drain(this.stack, this.reports, code, signal, this.reason, this.host.tracing(), this.carrier);
+  }
+
+  /** Runs `body` as drain `drain`, with the exit function replaced while any drain runs. */
+  private during<T>(drain: Drain, body: () => T): T {
+    const outer = this.active;
+    this.active = drain;
+    if (this.draining++ === 0) this.restoreExit = this.host.replaceExit((code) => this.exitCalled(code));
+    const left = () => {
+      if (this.active === drain) this.active = outer;
+      if (--this.draining === 0) this.restoreExit!();
+    };
+    let result: T;
+    try {
+      result = body();
+    } catch (err) {
+      left();
+      throw err;
+    }
+    if (result instanceof Promise) return result.finally(left) as T;
+    left();
+    return result;
+  }
+
+  // The host's exit function while a drain runs.
+  private exitCalled(code: number | undefined): never {
+    if (code !== undefined) checkExitCode("process.exit", code);
+    if (calledFromHandler(this.carrier)) throw new ExitRequest(code);
+    // Not a handler (a timer, a server's callback): an ordinary exit. The
+    // code asked for is kept; the drain at the exit event takes over.
+    if (code !== undefined) this.awaited?.drain.requestExit(code);
+    return this.host.exit(code ?? this.host.exitCode());
+  }
+}
