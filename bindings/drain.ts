@@ -252,17 +252,17 @@ export class Drain {
     } finally {
       syncDepth--;
     }
-    const then = thenOf(result);
-    if (then === undefined) {
+    const settled = awaitable(result);
+    if (settled === undefined || !(settled instanceof Promise)) {
       scope.live = false;
-      this.ended(name, start, undefined, "ran");
+      this.ended(name, start, settled?.thrown, "ran", settled !== undefined);
       return undefined;
     }
     if (!awaiting) {
       scope.live = false;
       if (tracing) this.trace(name, start, "returned a promise this exit cannot await, after");
     }
-    return { name, start, scope, settled: settledOf(result, then) };
+    return { name, start, scope, settled };
   }
 
   // Settles and traces the end of one handler.
@@ -281,32 +281,25 @@ export class Drain {
 }
 
 /**
- * A returned value's `then`, when it is a thenable, read once and guarded:
- * a throwing `then` getter makes a thenable that rejects with that error.
+ * What a handler returned, when it is a thenable: its outcome, as a promise
+ * that never rejects. Reading `then`, or calling it, may throw (a throwing
+ * getter; a real promise whose `constructor` getter throws): that is the
+ * handler's failure, known at once.
  */
-function thenOf(value: unknown): Function | undefined {
+function awaitable(value: unknown): Promise<Outcome> | { thrown: unknown } | undefined {
   if ((typeof value !== "object" && typeof value !== "function") || value === null) return undefined;
+  let resolve!: (outcome: Outcome) => void;
+  const settled = new Promise<Outcome>((r) => (resolve = r));
   try {
     const then = (value as { then?: unknown }).then;
-    return typeof then === "function" ? then : undefined;
-  } catch (err) {
-    return () => {
-      throw err;
-    };
+    if (typeof then !== "function") return undefined;
+    then.call(
+      value,
+      () => resolve(RAN),
+      (thrown: unknown) => resolve({ thrown }),
+    );
+  } catch (thrown) {
+    return { thrown };
   }
-}
-
-/** The outcome of a thenable; never rejects, whatever the thenable does. */
-function settledOf(value: unknown, then: Function): Promise<Outcome> {
-  return new Promise<Outcome>((resolve) => {
-    try {
-      then.call(
-        value,
-        () => resolve(RAN),
-        (thrown: unknown) => resolve({ thrown }),
-      );
-    } catch (thrown) {
-      resolve({ thrown });
-    }
-  });
+  return settled;
 }

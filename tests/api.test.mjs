@@ -211,6 +211,30 @@ Run("R9: every handler runs, each failure is reported, then the last error is th
   assert.match(reports[1], /^wasm-atexit: exit handler "failsLast" failed:\nError: last/);
 });
 
+Run("R9: a revoked Proxy as handler, and thrown values whose getters throw, are reported; every handler runs", () => {
+  const log = [];
+  const { proxy, revoke } = Proxy.revocable(function () {}, {});
+  revoke();
+  const hostile = {};
+  for (const key of ["name", "stack", "message", "constructor", "toString"]) {
+    Object.defineProperty(hostile, key, { get: () => { throw new Error(key); } });
+  }
+  register(() => log.push("oldest"));
+  register(proxy);
+  register(() => { throw proxy; });
+  register(() => { throw hostile; });
+  register(() => ({ get then() { throw new Error("then getter"); } }));
+  register(() => log.push("newest"));
+  const [thrown, reports] = failuresOf(runExitHandlers);
+  assert.equal(log, ["newest", "oldest"]);
+  assert.is(reports.length, 4);
+  assert.match(reports[0], /Error: then getter/);
+  assert.match(reports[1], /thrown value: a value that cannot be inspected/);
+  assert.match(reports[2], /thrown value: a value that cannot be inspected/);
+  assert.match(reports[3], /^wasm-atexit: exit handler <anonymous> failed:\nTypeError: Cannot perform 'apply' on a proxy that has been revoked/);
+  assert.ok(thrown instanceof TypeError, "the last error: the revoked Proxy's call");
+});
+
 Run("with nothing pending, does nothing", () => {
   runExitHandlers();
   assert.is(count(), 0);

@@ -39,6 +39,22 @@ export function startFixture(name, args = []) {
   return { child, ready: waitFor("ready"), waitFor, ended };
 }
 
+/**
+ * Plays an orchestrator: starts `fixture scenario`, sends `signal` once it is
+ * ready, then SIGKILL after `grace` ms if it is still alive. Resolves to
+ * { stdout, stderr, code, signal, took } (took: ms from the signal to the end).
+ */
+export async function signalFixture(name, scenario, { grace = 3000, signal = "SIGTERM" } = {}) {
+  const { child, ready, ended } = startFixture(name, [scenario]);
+  await ready;
+  const sent = Date.now();
+  child.kill(signal);
+  const killer = setTimeout(() => child.kill("SIGKILL"), grace);
+  const r = await ended;
+  clearTimeout(killer);
+  return { ...r, took: Date.now() - sent };
+}
+
 /** Lines of text, without the empty last one. */
 export const lines = (text) => text.split("\n").filter((line) => line !== "");
 

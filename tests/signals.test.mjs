@@ -1,19 +1,9 @@
 // Signals (SPEC H1) and graceful async shutdown (H2), in child processes.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { lines, runFixture, startFixture } from "./helpers.mjs";
+import { lines, runFixture, signalFixture, startFixture } from "./helpers.mjs";
 
-/** Plays an orchestrator: SIGTERM, a grace period, then SIGKILL if still alive. */
-async function terminate(scenario, { grace = 3000, signal = "SIGTERM" } = {}) {
-  const { child, ready, ended } = startFixture("shutdown.mjs", [scenario]);
-  await ready;
-  const sent = Date.now();
-  child.kill(signal);
-  const killer = setTimeout(() => child.kill("SIGKILL"), grace);
-  const r = await ended;
-  clearTimeout(killer);
-  return { ...r, took: Date.now() - sent };
-}
+const terminate = (scenario, options) => signalFixture("shutdown.mjs", scenario, options);
 
 test("H1, H2: on SIGTERM async handlers are awaited, newest first, inside the grace period; the status is SIGTERM's", async () => {
   const r = await terminate("graceful");
