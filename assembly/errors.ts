@@ -8,7 +8,7 @@ export const OK: i32 = 0;
 export const ERR_NO_MEMORY: i32 = -1;
 /** The handle is not a pending registration (never was, ran, or removed). */
 export const ERR_NOT_PENDING: i32 = -2;
-/** The handle is pending but belongs to another owner. */
+/** Reserved: once "another owner's handle". The core now answers ERR_NOT_PENDING, so that a guest learns nothing of others' (SPEC G3). */
 export const ERR_NOT_OWNER: i32 = -3;
 /** The guest has as many registrations pending as its quota allows. */
 export const ERR_QUOTA: i32 = -4;

@@ -34,7 +34,7 @@
 // (`call_indirect`), into which the bindings copy each guest function at its
 // first registration (SPEC G7). JavaScript owns owner 0.
 
-import { OK, ERR_NO_MEMORY, ERR_NOT_PENDING, ERR_NOT_OWNER, ERR_QUOTA, ERR_DISPOSED } from "./errors";
+import { OK, ERR_NO_MEMORY, ERR_NOT_PENDING, ERR_QUOTA, ERR_DISPOSED } from "./errors";
 import { host } from "./host";
 
 const RECORD: u32 = 24;
@@ -201,9 +201,13 @@ function runGuest(r: u32): void {
   let slot = get(r, SLOT);
   let arg = get(r, ARG);
   release(r);
+  // Restored after the call, so that after a re-entrant drain the slot is
+  // still this handler's when it traps (SPEC G4).
+  let outer = runningSlot;
   runningSlot = slot;
   if (kind == GUEST) call_indirect<void>(slot, arg);
   else call_indirect<void>(slot);
+  runningSlot = outer;
 }
 
 /**
@@ -269,11 +273,11 @@ export function countOf(owner: u32): i32 {
 
 /**
  * Removes one pending registration by handle, in O(1), if `owner` owns it.
- * The handle may be any value a guest passes.
+ * The handle may be any value a guest passes; another owner's answers as a
+ * missing one, so that a guest learns nothing of others' (SPEC G3).
  */
 export function remove(owner: u32, handle: u32): i32 {
-  if (!isPending(handle)) return ERR_NOT_PENDING;
-  if (ownerOf(handle) != owner) return ERR_NOT_OWNER;
+  if (!isPending(handle) || ownerOf(handle) != owner) return ERR_NOT_PENDING;
   drop(handle);
   return OK;
 }
@@ -373,7 +377,10 @@ export function next(stopAtGuests: bool): i32 {
 export function runTaken(): void {
   let r = taken;
   taken = 0;
-  if (r) runGuest(r);
+  if (!r) return;
+  let slot = get(r, SLOT);
+  runGuest(r);
+  runningSlot = slot; // for the trace line that names it
 }
 
 /** The table slot of the guest handler called last: the one that trapped. */

@@ -10,6 +10,7 @@ import {
   ERR_BAD_SIGNATURE,
   ERR_DISPOSED,
   ERR_NO_TABLE,
+  ERR_QUOTA,
   checkInteger,
 } from "./errors.js";
 import { describe } from "./report.js";
@@ -28,12 +29,16 @@ export interface GuestOptions {
 /** The `atexit` import module a guest is linked with (docs/ABI.md). */
 export interface AtexitImports {
   register(fn: number, arg: number): number;
+  /** Queues the guest's exported `wasm_atexit_call(entry)`: what libwasm-atexit's atexit() uses (SPEC G8). */
+  register_call(entry: number): number;
   unregister(handle: number): number;
   count(): number;
 }
 
+/** A guest function copied into the core's table, and whose it is (kept after release, for reports). */
 interface Slot {
   guest: Guest;
+  /** The guest's table index, or -1 for its exported wasm_atexit_call. */
   index: number;
   fn: Function;
   takesArg: boolean;
@@ -44,12 +49,17 @@ export class Guest {
   /** Pass as the module's imports: `{ ...yours, ...guest.imports }`. */
   readonly imports: { atexit: AtexitImports };
   table: FunctionTable | undefined;
+  /** The exported trampoline of libwasm-atexit, when the module links it. */
+  call: Function | undefined;
+  attached = false;
   disposed = false;
-  // The guest's table index of each handler registered → its slot in the
-  // core's table; and every slot it was given (an index whose function the
-  // guest replaced keeps its old slot for the registrations made before).
-  readonly slotOf = new Map<number, number>();
-  readonly slotsGiven: number[] = [];
+  /** Registrations refused because the table was not attached yet: a start function registered. */
+  refusedBeforeAttach = 0;
+  // Each guest function registered → its slot in the core's table. Keyed by
+  // the function, not its table index, so that a guest rewriting its table
+  // reuses slots: it holds at most one per distinct function, and no more
+  // than its quota (SPEC G6).
+  readonly slotOf = new Map<Function, number>();
 
   constructor(
     readonly name: string,
@@ -60,6 +70,8 @@ export class Guest {
     this.imports = {
       atexit: {
         register: (fn, arg) => guests.register(this, fn, arg),
+        register_call: (entry) => guests.registerCall(this, entry),
+        // Another owner's handle answers as a missing one (SPEC G3).
         unregister: (handle) => (this.disposed ? ERR_DISPOSED : guests.core.remove(this.owner, handle)),
         count: () => (this.disposed ? 0 : guests.core.countOf(this.owner)),
       },
@@ -69,18 +81,23 @@ export class Guest {
   /**
    * Attaches the instance's function table (`__indirect_function_table` from
    * C and Rust with --export-table, `table` from AssemblyScript with
-   * --exportTable). Until then, `register` answers ERR_NO_TABLE.
+   * --exportTable) and libwasm-atexit's trampoline. Until then, `register`
+   * answers ERR_NO_TABLE.
    */
   attach(instance: { exports: Record<string, unknown> }): void {
-    const table = instance.exports.__indirect_function_table ?? instance.exports.table;
+    const { exports } = instance;
+    const table = exports.__indirect_function_table ?? exports.table;
     if (table instanceof WebAssembly.Table) this.table = table as unknown as FunctionTable;
+    if (typeof exports.wasm_atexit_call === "function") this.call = exports.wasm_atexit_call;
+    this.attached = true;
   }
 }
 
 export class Guests {
   private created = 0;
-  // By slot of the core's table: what was copied there. Slots are freed when
-  // their guest is disposed of.
+  // By slot of the core's table: what was copied there. A released slot
+  // keeps its record (so that a trap right after a guest disposed of itself
+  // is still blamed on it) until the slot is given again.
   private readonly slots: (Slot | undefined)[] = [];
   private readonly freeSlots: number[] = [];
 
@@ -103,38 +120,66 @@ export class Guests {
   register(guest: Guest, index: number, arg: number): number {
     if (guest.disposed) return ERR_DISPOSED;
     const table = guest.table;
-    if (!table) return ERR_NO_TABLE;
-    if (index < 0 || index >= table.length) return ERR_BAD_INDEX;
-    const fn = table.get(index);
-    if (fn === null) return ERR_BAD_INDEX;
-    let slot = guest.slotOf.get(index);
-    if (slot === undefined || this.slots[slot]!.fn !== fn) {
-      const takesArg = fits(TAKES_I32, fn) ? true : fits(TAKES_NOTHING, fn) ? false : undefined;
-      if (takesArg === undefined) return ERR_BAD_SIGNATURE;
-      slot = this.freeSlots.pop() ?? this.core.table.grow(1);
-      this.core.table.set(slot, fn);
-      this.slots[slot] = { guest, index, fn, takesArg };
-      guest.slotOf.set(index, slot);
-      guest.slotsGiven.push(slot);
+    if (!table) return this.refuseUnattached(guest);
+    if (!Number.isInteger(index) || index < 0 || index >= table.length) return ERR_BAD_INDEX;
+    let fn: Function | null;
+    try {
+      fn = table.get(index);
+    } catch {
+      return ERR_BAD_INDEX; // not a funcref table
     }
-    return this.core.pushGuest(guest.owner, slot, arg, this.slots[slot]!.takesArg ? 1 : 0);
+    if (typeof fn !== "function") return ERR_BAD_INDEX;
+    return this.push(guest, index, fn, arg, undefined);
+  }
+
+  /** The guest's `atexit.register_call(entry)`: libwasm-atexit's trampoline, called with `entry`. */
+  registerCall(guest: Guest, entry: number): number {
+    if (guest.disposed) return ERR_DISPOSED;
+    if (!guest.call) return this.refuseUnattached(guest);
+    return this.push(guest, -1, guest.call, entry, true);
+  }
+
+  private refuseUnattached(guest: Guest): number {
+    if (!guest.attached) guest.refusedBeforeAttach++;
+    return ERR_NO_TABLE;
+  }
+
+  private push(guest: Guest, index: number, fn: Function, arg: number, takesArg: boolean | undefined): number {
+    let slot = guest.slotOf.get(fn);
+    if (slot === undefined) {
+      if (guest.slotOf.size >= guest.quota) return ERR_QUOTA;
+      takesArg ??= fits(TAKES_I32, fn) ? true : fits(TAKES_NOTHING, fn) ? false : undefined;
+      if (takesArg === undefined) return ERR_BAD_SIGNATURE;
+      slot = this.freeSlots.pop() ?? this.core.table.length;
+      try {
+        if (slot === this.core.table.length) this.core.table.grow(1, fn);
+        else this.core.table.set(slot, fn);
+      } catch {
+        // Only Wasm functions go into a table: a JS function a guest put in its own is refused.
+        if (slot < this.core.table.length) this.freeSlots.push(slot);
+        return ERR_BAD_SIGNATURE;
+      }
+      this.slots[slot] = { guest, index, fn, takesArg };
+      guest.slotOf.set(fn, slot);
+    }
+    return this.core.pushGuest(guest.owner, slot, arg | 0, this.slots[slot]!.takesArg ? 1 : 0);
   }
 
   /** Frees the core's table slots of a disposed guest. */
   release(guest: Guest): void {
-    for (const slot of guest.slotsGiven) {
+    for (const slot of guest.slotOf.values()) {
       this.core.table.set(slot, null);
-      this.slots[slot] = undefined;
       this.freeSlots.push(slot);
     }
     guest.slotOf.clear();
-    guest.slotsGiven.length = 0;
   }
 
   /** Names the guest handler in slot `slot`, for failure reports. */
   describe(slot: number): string {
     const info = this.slots[slot];
-    return info ? `function ${info.index} of guest "${info.guest.name}"` : `of a disposed guest (table slot ${slot})`;
+    if (!info) return `in table slot ${slot} of no guest`;
+    const what = info.index < 0 ? "an atexit() handler" : `function ${info.index}`;
+    return `${what} of guest "${info.guest.name}"`;
   }
 }
 

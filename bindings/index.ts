@@ -9,14 +9,14 @@ import * as codes from "./errors.js";
 import type { Guest, GuestOptions } from "./guests.js";
 import { createRuntime } from "./hosts.js";
 import type { ReportOptions } from "./report.js";
-import type { DisposeOptions, ExitCallback, Handler, Instantiated, Remover, Runtime, WasmSource } from "./runtime.js";
+import type { DisposeOptions, ExitCallback, Handler, InstantiateOptions, Instantiated, Remover, Runtime, WasmSource } from "./runtime.js";
 import type { ShutdownOptions, SignalOptions } from "./shutdown.js";
 import { runWasi as runWasiOn, type RunWasiOptions } from "./wasi.js";
 
 export type { AtexitImports, Guest, GuestOptions } from "./guests.js";
 export { DEFAULT_QUOTA } from "./guests.js";
 export type { Report, ReportKind, ReportOptions } from "./report.js";
-export type { DisposeOptions, ExitCallback, Handler, Instantiated, Remover, WasmSource } from "./runtime.js";
+export type { DisposeOptions, ExitCallback, Handler, InstantiateOptions, Instantiated, Remover, WasiLike, WasmSource } from "./runtime.js";
 export type { ShutdownOptions, SignalOptions } from "./shutdown.js";
 export { DEFAULT_SHUTDOWN_TIMEOUT, EXIT_SIGNALS } from "./shutdown.js";
 export { WasiError, type RunWasiOptions } from "./wasi.js";
@@ -167,13 +167,18 @@ export const exitNow: (code?: number) => never = runtime.exitNow;
  * Instantiates a Wasm module as a guest sharing the exit stack (SPEC G1–G7):
  * links its `atexit` imports to a new owner, instantiates it through
  * @assemblyscript/loader (so AssemblyScript aborts are decoded), attaches its
- * exported function table, and calls its `_initialize` if it has one.
+ * exported function table, and calls its `_initialize` if it has one. With
+ * `wasi` (a node:wasi or browser_wasi_shim WASI), the module gets its
+ * `wasi_snapshot_preview1` and is initialised through it (SPEC G9). A
+ * failed instantiation leaves nothing registered.
  *
  * @example
  * const { exports, guest } = await instantiate(readFileSync("db.wasm"), { env: { log } }, { name: "db" });
- * @throws {TypeError | RangeError} when an option is wrong; the module's own LinkError when an import is missing.
+ * const lib = await instantiate(readFileSync("libdb.wasm"), {}, { name: "libdb", wasi: new WASI({ version: "preview1" }) });
+ * @throws {TypeError | RangeError} when an option is wrong, or the module lacks a build flag it needs;
+ *   the module's own LinkError when an import is missing.
  */
-export const instantiate: (source: WasmSource, imports?: Record<string, unknown>, options?: GuestOptions) => Promise<Instantiated> =
+export const instantiate: (source: WasmSource, imports?: Record<string, unknown>, options?: InstantiateOptions) => Promise<Instantiated> =
   runtime.instantiate;
 
 /**

@@ -18,6 +18,50 @@ export type ExitCallback = (code: number, signal: string | null, reason?: unknow
 export type Remover = (() => void) & Disposable;
 /** What `instantiate` accepts: Wasm bytes, a compiled WebAssembly.Module or a fetch Response. */
 export type WasmSource = ArrayBuffer | ArrayBufferView | object;
+/** A WASI implementation whose imports a guest gets: node:wasi's WASI, or @bjorn3/browser_wasi_shim's. */
+export interface WasiLike {
+  wasiImport: object;
+  initialize(instance: object): void;
+}
+
+export interface InstantiateOptions extends GuestOptions {
+  /**
+   * The module's WASI (SPEC G9): supplies `wasi_snapshot_preview1`, and
+   * initialises the module through it, as node:wasi requires of a reactor.
+   */
+  wasi?: WasiLike;
+}
+
+function wasiOf(wasi: unknown): WasiLike {
+  const w = wasi as Partial<WasiLike> | null;
+  if (typeof w !== "object" || w === null || typeof w.wasiImport !== "object" || typeof w.initialize !== "function") {
+    throw new TypeError(
+      `wasm-atexit: instantiate: wasi must be a WASI from node:wasi or @bjorn3/browser_wasi_shim (with wasiImport and initialize), got ${describe(wasi)}`,
+    );
+  }
+  return w as WasiLike;
+}
+
+/**
+ * Tells a module that imports `atexit` which build flag it lacks, rather
+ * than letting every registration fail with NO_TABLE.
+ */
+function checkLinkable(guest: Guest, loaded: LoadedModule): void {
+  const wants = WebAssembly.Module.imports(loaded.module as WebAssembly.Module).some((i) => i.module === "atexit" && i.name === "register");
+  if (wants && !guest.table) {
+    throw new TypeError(
+      `wasm-atexit: instantiate: guest "${guest.name}" imports atexit.register but exports no function table: ` +
+        "link it with -Wl,--export-table (clang) or -C link-arg=--export-table (rustc), or build it with --exportTable (AssemblyScript)",
+    );
+  }
+  if (guest.refusedBeforeAttach > 0) {
+    throw new TypeError(
+      `wasm-atexit: instantiate: guest "${guest.name}" registered from its start function, before its table could be attached: ` +
+        "register from _initialize instead (AssemblyScript: build with --exportStart _initialize)",
+    );
+  }
+}
+
 /** What `instantiate` returns: the WebAssembly.Module and Instance, the loader's exports, the guest. */
 export interface Instantiated extends LoadedModule {
   guest: Guest;
@@ -107,16 +151,28 @@ export class Runtime implements Stack {
 
   createGuest = (options?: GuestOptions): Guest => this.guests.create(options);
 
-  instantiate = async (source: WasmSource, imports: Record<string, unknown> = {}, options?: GuestOptions): Promise<Instantiated> => {
-    const guest = this.guests.create(options);
-    const loaded = await instantiateWithLoader(source, { ...imports, ...guest.imports });
-    guest.attach(loaded.instance);
-    // A reactor's initialiser (C's constructors, an AssemblyScript module
-    // built with --exportStart _initialize) runs once the table is attached,
-    // so that it can register.
-    const initialize = loaded.instance.exports._initialize;
-    if (typeof initialize === "function") initialize();
-    return { ...loaded, guest };
+  instantiate = async (source: WasmSource, imports: Record<string, unknown> = {}, options: InstantiateOptions = {}): Promise<Instantiated> => {
+    const { wasi, ...guestOptions } = options;
+    const wasiHost = wasi === undefined ? undefined : wasiOf(wasi);
+    const guest = this.guests.create(guestOptions);
+    const linked = { ...imports, ...(wasiHost && { wasi_snapshot_preview1: wasiHost.wasiImport }), ...guest.imports };
+    try {
+      const loaded = await instantiateWithLoader(source, linked);
+      guest.attach(loaded.instance);
+      checkLinkable(guest, loaded);
+      // A reactor's initialiser (C's constructors, an AssemblyScript module
+      // built with --exportStart _initialize) runs once the table is
+      // attached, so that it can register; a WASI one through its WASI,
+      // which must bind the module's memory first (SPEC G9).
+      const initialize = loaded.instance.exports._initialize;
+      if (wasiHost) wasiHost.initialize(loaded.instance);
+      else if (typeof initialize === "function") initialize();
+      return { ...loaded, guest };
+    } catch (err) {
+      // A failed instantiation leaves nothing registered (SPEC G6).
+      this.dispose(guest, { run: false });
+      throw err;
+    }
   };
 
   dispose = (guest: Guest, options: DisposeOptions = {}): void => {

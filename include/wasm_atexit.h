@@ -25,7 +25,7 @@
 #define WASM_ATEXIT_OK 0
 #define WASM_ATEXIT_ERR_NO_MEMORY (-1)     /* the host cannot hold another registration */
 #define WASM_ATEXIT_ERR_NOT_PENDING (-2)   /* unregister: no such pending registration */
-#define WASM_ATEXIT_ERR_NOT_OWNER (-3)     /* unregister: it belongs to another module */
+#define WASM_ATEXIT_ERR_NOT_OWNER (-3)     /* reserved: never returned (another module's handle is NOT_PENDING) */
 #define WASM_ATEXIT_ERR_QUOTA (-4)         /* this module has as many pending as allowed */
 #define WASM_ATEXIT_ERR_DISPOSED (-5)      /* this module has been disposed of */
 #define WASM_ATEXIT_ERR_BAD_INDEX (-6)     /* not a function in this module's table */

@@ -138,7 +138,7 @@ Abi("a guest removes only its own handles (G3)", async () => {
   const mine = a.register(LOG, 1);
   const theirs = b.register(LOG, 2);
   const onExitRemove = atexit.onExit(() => logged.push("js"));
-  assert.is(a.unregister(theirs), E.NOT_OWNER);
+  assert.is(a.unregister(theirs), E.NOT_PENDING, "another owner's handle answers as a missing one");
   assert.is(a.count(), 1);
   assert.is(b.count(), 1);
   for (const handle of [0, -1, 2147483647, mine + 1000]) assert.is(a.unregister(handle), E.NOT_PENDING, `handle ${handle}`);
@@ -172,7 +172,7 @@ Abi("over its quota a guest gets QUOTA; the default quota is DEFAULT_QUOTA (G6)"
   assert.is(big.guest.quota, DEFAULT_QUOTA);
 });
 
-Abi("registering before the table is attached, or without an exported table, gives NO_TABLE", async () => {
+Abi("registering before the table is attached gives NO_TABLE; instantiate names the flag a tableless module lacks", async () => {
   const guest = atexit.createGuest({ name: "manual" });
   const { instance } = await WebAssembly.instantiate(ABI_GUEST, { ...logTo("manual"), ...guest.imports });
   assert.is(instance.exports.register(LOG, 1), E.NO_TABLE);
@@ -180,9 +180,19 @@ Abi("registering before the table is attached, or without an exported table, giv
   assert.ok(instance.exports.register(LOG, 1) > 0);
   const tableless = wat(`(module (import "atexit" "register" (func $r (param i32 i32) (result i32)))
     (func (export "register") (param i32 i32) (result i32) (call $r (local.get 0) (local.get 1))))`);
-  const { instance: bare } = await atexit.instantiate(tableless, {}, { name: "tableless" });
-  assert.is(bare.exports.register(0, 0), E.NO_TABLE);
+  const before = atexit.count();
+  await assert_rejects(atexit.instantiate(tableless, {}, { name: "tableless" }),
+    'wasm-atexit: instantiate: guest "tableless" imports atexit.register but exports no function table: ' +
+      "link it with -Wl,--export-table (clang) or -C link-arg=--export-table (rustc), or build it with --exportTable (AssemblyScript)");
+  assert.is(atexit.count(), before);
 });
+
+/** Asserts that `promise` rejects with a TypeError whose message is `message`. */
+async function assert_rejects(promise, message) {
+  const err = await promise.then(() => undefined, (e) => e);
+  assert.ok(err instanceof TypeError, `rejected with ${err}`);
+  assert.is(err.message, message);
+}
 
 Abi("guest options are checked", () => {
   const throwsWith = (options, type, message) =>
@@ -199,7 +209,7 @@ Abi("fuzz: random i32 values into every ABI function never crash, and every answ
   atexit.register(() => logged.push("js survives"));
   b.register(LOG, 42);
   const registerCodes = new Set([E.BAD_INDEX, E.BAD_SIGNATURE, E.QUOTA]);
-  const unregisterCodes = new Set([E.OK, E.NOT_PENDING, E.NOT_OWNER]);
+  const unregisterCodes = new Set([E.OK, E.NOT_PENDING]);
   const i32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
   const call = fc.oneof(
     fc.tuple(fc.constant("register"), fc.oneof(i32, fc.integer({ min: -2, max: 5 })), i32),
@@ -292,13 +302,20 @@ Dispose("a handler replaced in the guest's table keeps its registrations, and al
   const g = await loadAbiGuest("replacing");
   g.register(LOG, 1);
   const table = g.guest.table;
+  const original = table.get(LOG);
   const { instance: other } = await WebAssembly.instantiate(
     wat(`(module (import "env" "log" (func $log (param i32))) (func (export "f") (param i32) (call $log (i32.add (local.get 0) (i32.const 100)))))`),
     logTo("replacement"),
   );
   table.set(LOG, other.exports.f);
   g.register(LOG, 2);
-  assert.is(g.guest.slotsGiven.length, 2);
+  assert.is(g.guest.slotOf.size, 2, "one slot per distinct function");
+  for (let i = 0; i < 1000; i++) {
+    // Swapping the entry back and forth reuses the same two slots (G6).
+    table.set(LOG, i % 2 ? other.exports.f : original);
+    g.unregister(g.register(LOG, 0));
+  }
+  assert.is(g.guest.slotOf.size, 2);
   atexit.dispose(g.guest);
   assert.equal(logged, ["replacement 102", "replacing 1"], "each registration calls the function it was made with");
   const length = core.table.length;
@@ -338,8 +355,11 @@ Direct("AssemblyScript top-level code registers when built with --exportStart _i
   const { instance } = await atexit.instantiate(withInitialize, logTo("init"), { name: "init" });
   assert.ok(instance.exports.init_status() > 0);
   const withStart = buildAssemblyScript("init");
-  const { instance: early } = await atexit.instantiate(withStart, logTo("start"), { name: "start" });
-  assert.is(early.exports.init_status(), E.NO_TABLE, "a start function runs before the table is attached");
+  const before = atexit.count();
+  await assert_rejects(atexit.instantiate(withStart, logTo("start"), { name: "start" }),
+    'wasm-atexit: instantiate: guest "start" registered from its start function, before its table could be attached: ' +
+      "register from _initialize instead (AssemblyScript: build with --exportStart _initialize)");
+  assert.is(atexit.count(), before, "nothing of the failed instantiation is left");
   drain();
   assert.equal(logged, ["init 7"]);
 });
