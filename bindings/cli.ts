@@ -3,7 +3,7 @@
 // runs in one LIFO order when it ends, and ends with the program's code.
 // A user's mistake gets one line on stderr, never a stack trace.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -17,12 +17,13 @@ command ends with the program's exit code.
 
 Options:
   --link name=lib.wasm   link a reactor library, imported by the program as module "name"
-  --dir host[:guest]     let the program open a host directory, seen as guest (default: host)
+  --dir host[::guest]    let the program open a host directory, seen as guest (default: host);
+                         host:guest works too when the host path has no colon
   --env KEY=VALUE        set an environment variable for the program
   --import module.mjs    load a JavaScript module first (it may register exit handlers)
   --trace                print each exit handler as it runs: which, how long, how it ended
-  --help                 print this
-  --version              print the version`;
+  -h, --help             print this
+  -V, --version          print the version`;
 
 class UsageError extends Error {}
 
@@ -40,8 +41,8 @@ async function main(argv: string[]): Promise<number> {
         env: { type: "string", multiple: true },
         import: { type: "string", multiple: true },
         trace: { type: "boolean" },
-        help: { type: "boolean" },
-        version: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
       },
     });
   } catch (err) {
@@ -69,8 +70,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const preopens: Record<string, string> = {};
   for (const spec of values.dir ?? []) {
-    const [host, guest] = pair(spec, ":");
-    if (!host) throw new UsageError(`--dir takes host[:guest], got "${spec}"`);
+    // "::" first, as wasmtime spells it, so that a host path may hold ":".
+    const [host, guest] = spec.includes("::") ? pair(spec, "::") : pair(spec, ":");
+    if (!host) throw new UsageError(`--dir takes host[::guest], got "${spec}"`);
+    checkDirectory(host);
     preopens[guest ?? host] = host;
   }
   const env: Record<string, string> = {};
@@ -81,14 +84,32 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values.trace) process.env.WASM_ATEXIT_TRACE = "1";
   const program = readWasm(programPath);
-  for (const module of values.import ?? []) await import(pathToFileURL(resolve(module)).href);
+  for (const module of values.import ?? []) {
+    const url = pathToFileURL(resolve(module)).href;
+    if (!existsSync(resolve(module))) throw new WasiError(`cannot import ${module}: no such file`);
+    try {
+      await import(url);
+    } catch (err) {
+      throw new WasiError(`cannot import ${module}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+    }
+  }
   return runWasi(program, { args: [programPath, ...programArgs], env, preopens, link, name: basename(programPath) });
 }
 
 /** Splits at the first `separator`: ["a", "b=c"] for "a=b=c"; [spec, undefined] without one. */
 function pair(spec: string, separator: string): [string, string | undefined] {
   const at = spec.indexOf(separator);
-  return at < 0 ? [spec, undefined] : [spec.slice(0, at), spec.slice(at + 1)];
+  return at < 0 ? [spec, undefined] : [spec.slice(0, at), spec.slice(at + separator.length)];
+}
+
+function checkDirectory(path: string): void {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    throw new WasiError(`--dir ${path}: no such directory`);
+  }
+  if (!stat.isDirectory()) throw new WasiError(`--dir ${path}: not a directory`);
 }
 
 function readWasm(path: string): Uint8Array {

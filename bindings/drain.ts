@@ -79,9 +79,12 @@ export function calledFromHandler(carrier: ScopeCarrier | undefined): boolean {
   return syncDepth > 0 || carrier?.current()?.live === true;
 }
 
-/** The code a program ends with after a drain: `code`, but never 0 when a handler failed (R9). */
+/**
+ * The code a program ends with after a drain: `code`, but never one a shell
+ * reads as 0 (its low 8 bits: exit(256) is 0) when a handler failed (R9).
+ */
 export function exitCodeAfter(drain: Drain, code: number): number {
-  return drain.failed && code === 0 ? 1 : code;
+  return drain.failed && (code & 0xff) === 0 ? 1 : code;
 }
 
 // Shared by every registration without arguments, so that those keep no

@@ -29,8 +29,12 @@ export interface GuestOptions {
 /** The `atexit` import module a guest is linked with (docs/ABI.md). */
 export interface AtexitImports {
   register(fn: number, arg: number): number;
-  /** Queues the guest's exported `wasm_atexit_call(entry)`: what libwasm-atexit's atexit() uses (SPEC G8). */
-  register_call(entry: number): number;
+  /**
+   * Queues libwasm-atexit's trampoline, `wasm_atexit_call(entry)`, found in
+   * the guest's table at `trampoline` or else as its export: what the
+   * library's atexit() and __cxa_atexit() use (SPEC G8).
+   */
+  register_call(trampoline: number, entry: number): number;
   unregister(handle: number): number;
   count(): number;
 }
@@ -49,7 +53,10 @@ export class Guest {
   /** Pass as the module's imports: `{ ...yours, ...guest.imports }`. */
   readonly imports: { atexit: AtexitImports };
   table: FunctionTable | undefined;
-  /** The exported trampoline of libwasm-atexit, when the module links it. */
+  /**
+   * libwasm-atexit's exported trampoline, for a reactor that exports no
+   * table (a command's exports are wrapped in calls of its constructors).
+   */
   call: Function | undefined;
   attached = false;
   disposed = false;
@@ -70,7 +77,8 @@ export class Guest {
     this.imports = {
       atexit: {
         register: (fn, arg) => guests.register(this, fn, arg),
-        register_call: (entry) => guests.registerCall(this, entry),
+        register_call: (trampoline, entry) =>
+          this.table ? guests.register(this, trampoline, entry) : guests.registerCall(this, entry),
         // Another owner's handle answers as a missing one (SPEC G3).
         unregister: (handle) => (this.disposed ? ERR_DISPOSED : guests.core.remove(this.owner, handle)),
         count: () => (this.disposed ? 0 : guests.core.countOf(this.owner)),
@@ -88,7 +96,7 @@ export class Guest {
     const { exports } = instance;
     const table = exports.__indirect_function_table ?? exports.table;
     if (table instanceof WebAssembly.Table) this.table = table as unknown as FunctionTable;
-    if (typeof exports.wasm_atexit_call === "function") this.call = exports.wasm_atexit_call;
+    if (typeof exports.wasm_atexit_call === "function" && typeof exports._start !== "function") this.call = exports.wasm_atexit_call;
     this.attached = true;
   }
 }
@@ -132,7 +140,7 @@ export class Guests {
     return this.push(guest, index, fn, arg, undefined);
   }
 
-  /** The guest's `atexit.register_call(entry)`: libwasm-atexit's trampoline, called with `entry`. */
+  /** libwasm-atexit's registration in a guest with no table: its exported trampoline, called with `entry`. */
   registerCall(guest: Guest, entry: number): number {
     if (guest.disposed) return ERR_DISPOSED;
     if (!guest.call) return this.refuseUnattached(guest);
@@ -181,6 +189,31 @@ export class Guests {
     const what = info.index < 0 ? "an atexit() handler" : `function ${info.index}`;
     return `${what} of guest "${info.guest.name}"`;
   }
+}
+
+/**
+ * Says which build flag an instantiated module lacks to register at all,
+ * rather than letting every registration fail with NO_TABLE; undefined when
+ * it lacks none.
+ */
+export function missingFlag(guest: Guest, compiled: object): string | undefined {
+  const module = compiled as WebAssembly.Module;
+  const imports = new Set(WebAssembly.Module.imports(module).filter((i) => i.module === "atexit").map((i) => i.name));
+  const exports = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  if (!guest.table && (imports.has("register") || (imports.has("register_call") && exports.has("_start")))) {
+    const why = imports.has("register") ? "imports atexit.register" : "is a command linked with libwasm-atexit";
+    return (
+      `guest "${guest.name}" ${why} but exports no function table: ` +
+      "link it with -Wl,--export-table (clang) or -C link-arg=--export-table (rustc), or build it with --exportTable (AssemblyScript)"
+    );
+  }
+  if (guest.refusedBeforeAttach > 0) {
+    return (
+      `guest "${guest.name}" registered from its start function, before its table could be attached: ` +
+      "register from _initialize instead (AssemblyScript: build with --exportStart _initialize)"
+    );
+  }
+  return undefined;
 }
 
 // Tiny modules that import one function of an exact type: instantiating one

@@ -7,7 +7,7 @@
 import { instantiateWithLoader, loadCore, type CoreExports, type LoadedModule } from "./core.js";
 import { ExitInfo, NO_ARGS, type Handler, type Stack } from "./drain.js";
 import { checkFunction, outOfMemory } from "./errors.js";
-import { Guest, Guests, type GuestOptions } from "./guests.js";
+import { Guest, Guests, missingFlag, type GuestOptions } from "./guests.js";
 import { Reports, describe, type ReportOptions } from "./report.js";
 import { Shutdown, type Host, type ShutdownOptions, type SignalOptions } from "./shutdown.js";
 
@@ -40,26 +40,6 @@ function wasiOf(wasi: unknown): WasiLike {
     );
   }
   return w as WasiLike;
-}
-
-/**
- * Tells a module that imports `atexit` which build flag it lacks, rather
- * than letting every registration fail with NO_TABLE.
- */
-function checkLinkable(guest: Guest, loaded: LoadedModule): void {
-  const wants = WebAssembly.Module.imports(loaded.module as WebAssembly.Module).some((i) => i.module === "atexit" && i.name === "register");
-  if (wants && !guest.table) {
-    throw new TypeError(
-      `wasm-atexit: instantiate: guest "${guest.name}" imports atexit.register but exports no function table: ` +
-        "link it with -Wl,--export-table (clang) or -C link-arg=--export-table (rustc), or build it with --exportTable (AssemblyScript)",
-    );
-  }
-  if (guest.refusedBeforeAttach > 0) {
-    throw new TypeError(
-      `wasm-atexit: instantiate: guest "${guest.name}" registered from its start function, before its table could be attached: ` +
-        "register from _initialize instead (AssemblyScript: build with --exportStart _initialize)",
-    );
-  }
 }
 
 /** What `instantiate` returns: the WebAssembly.Module and Instance, the loader's exports, the guest. */
@@ -159,7 +139,8 @@ export class Runtime implements Stack {
     try {
       const loaded = await instantiateWithLoader(source, linked);
       guest.attach(loaded.instance);
-      checkLinkable(guest, loaded);
+      const lacking = missingFlag(guest, loaded.module);
+      if (lacking) throw new TypeError(`wasm-atexit: instantiate: ${lacking}`);
       // A reactor's initialiser (C's constructors, an AssemblyScript module
       // built with --exportStart _initialize) runs once the table is
       // attached, so that it can register; a WASI one through its WASI,

@@ -7,6 +7,7 @@
 
 import { instantiateWithLoader, type LoadedModule } from "./core.js";
 import { ExitRequest } from "./drain.js";
+import { missingFlag } from "./guests.js";
 import type { Runtime, WasmSource } from "./runtime.js";
 
 export interface RunWasiOptions {
@@ -54,6 +55,11 @@ export async function runWasi(runtime: Runtime, program: WasmSource, options: Ru
   const makeHost = options.wasi === "browser_wasi_shim" ? shimWasi : nodeWasi;
   const args = options.args ?? [name];
   const linked: Record<string, Record<string, unknown>> = {};
+  for (const linkName of Object.keys(options.link ?? {})) {
+    if (RESERVED_MODULES.has(linkName)) {
+      throw new WasiError(`cannot link a library as "${linkName}": that import module is wasm-atexit's own`);
+    }
+  }
   let code: number;
   let running = name;
   try {
@@ -65,9 +71,13 @@ export async function runWasi(runtime: Runtime, program: WasmSource, options: Ru
         throw new WasiError(`${linkName} is a command (it exports _start), not a library: link reactors, such as C built with -mexec-model=reactor`);
       }
       // A reactor's constructors run here; node:wasi also binds its memory.
-      if (instance.exports.memory instanceof WebAssembly.Memory) host.initialize(instance);
-      else if (typeof instance.exports._initialize === "function") instance.exports._initialize();
-      linked[linkName] = instance.exports;
+      whileProgramCodeRuns(() => {
+        if (instance.exports.memory instanceof WebAssembly.Memory) host.initialize(instance);
+        else if (typeof instance.exports._initialize === "function") instance.exports._initialize();
+      });
+      // A copy: the loader adds to an import object (env.abort), and
+      // an instance's exports object cannot be extended.
+      linked[linkName] = { ...instance.exports };
     }
     running = name;
     const host = await makeHost(args, options);
@@ -75,7 +85,10 @@ export async function runWasi(runtime: Runtime, program: WasmSource, options: Ru
     if (typeof instance.exports._start !== "function") {
       throw new WasiError(`${name} is not a WASI command: it exports no _start`);
     }
-    code = host.start(instance) ?? 0;
+    if (typeof instance.exports._initialize === "function") {
+      throw new WasiError(`${name} exports both _start and _initialize: a WASI module is a command or a reactor, not both`);
+    }
+    code = whileProgramCodeRuns(() => host.start(instance)) ?? 0;
   } catch (err) {
     if (!(err instanceof WasiExit)) throw failure(running, err);
     code = err.code;
@@ -83,6 +96,31 @@ export async function runWasi(runtime: Runtime, program: WasmSource, options: Ru
   // An exit status is 8 bits wide: exit(256) is 0, and then a failed
   // handler still makes it 1.
   return runtime.policy.drainThenExitCode(code & 0xff);
+}
+
+// Import modules the command supplies itself: a library linked under one
+// of these names would be shadowed, or would shadow them.
+const RESERVED_MODULES = new Set(["atexit", "wasi_snapshot_preview1", "wasi_unstable"]);
+
+// The signals that end a native program at once.
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
+
+/**
+ * Runs `body` (the program's own code, which holds the event loop) with no
+ * listener on the signals that stop a program, so that they end it at once,
+ * as they end a native program (SPEC W5): a JS listener could not run before
+ * the program returns, and its mere presence keeps the signal from killing.
+ * The listeners, whoever added them, are put back afterwards, when the
+ * drain (and H1) begins.
+ */
+function whileProgramCodeRuns<T>(body: () => T): T {
+  const saved = STOP_SIGNALS.map((signal) => [signal, process.rawListeners(signal)] as const);
+  for (const [signal] of saved) process.removeAllListeners(signal);
+  try {
+    return body();
+  } finally {
+    for (const [signal, listeners] of saved) for (const listener of listeners) process.on(signal, listener as () => void);
+  }
 }
 
 /** Instantiates one module as a guest, with the WASI imports and the libraries linked so far. */
@@ -116,9 +154,12 @@ async function link(
     // The engine's message names the module at best; the import list says which function.
     const missing = WebAssembly.Module.imports(module).find((entry) => !(entry.name in (imports[entry.module] ?? {})));
     if (missing) throw new WasiError(`${name} needs the import ${missing.module}.${missing.name}, which nothing provides`);
+    if (err instanceof WebAssembly.LinkError) throw new WasiError(`${name} cannot be linked: ${err.message}`);
     throw err;
   }
   guest.attach(loaded.instance);
+  const lacking = missingFlag(guest, module);
+  if (lacking) throw new WasiError(lacking);
   return loaded;
 }
 
@@ -130,12 +171,42 @@ function failure(running: string, err: unknown): unknown {
 
 async function nodeWasi(args: string[], options: RunWasiOptions): Promise<WasiHost> {
   const { WASI } = await importNodeWasi();
-  const wasi = new WASI({ version: "preview1", args, env: options.env ?? {}, preopens: options.preopens ?? {}, returnOnExit: true });
+  const wasi = new WASI({
+    version: "preview1",
+    args,
+    env: options.env ?? {},
+    preopens: options.preopens ?? {},
+    returnOnExit: true,
+    stdout: blockingFd(1),
+    stderr: blockingFd(2),
+  });
   return {
     imports: wasi.wasiImport as Record<string, unknown>,
     start: (instance) => wasi.start(instance),
     initialize: (instance) => wasi.initialize(instance),
   };
+}
+
+/**
+ * The fd the program writes its stdout (1) or stderr (2) to. Once JS code
+ * has written to a pipe, Node has made it non-blocking, and the program's
+ * plain write() would get EAGAIN on a slow reader and lose bytes (SPEC W4).
+ * A pipe is opened again, as a file description of its own that blocks, so
+ * the program writes the same with or without JS output beside it.
+ */
+const reopened = new Map<number, number>();
+function blockingFd(fd: number): number {
+  const { fstatSync, openSync } = process.getBuiltinModule("node:fs");
+  let again = reopened.get(fd);
+  if (again === undefined) {
+    try {
+      again = fstatSync(fd).isFIFO() ? openSync(`/proc/self/fd/${fd}`, "w") : fd;
+    } catch {
+      again = fd; // no /proc: the fd as it is
+    }
+    reopened.set(fd, again);
+  }
+  return again;
 }
 
 // node:wasi announces itself as experimental when first imported; the

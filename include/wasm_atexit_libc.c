@@ -13,10 +13,14 @@
  * as this module's own: one last-in-first-out order with JavaScript's and
  * every other module's handlers, this module's quota, dispose().
  *
- * The host calls each handler through the exported trampoline
- * wasm_atexit_call, so the module needs no exported function table. After
- * each handler the trampoline flushes stdio: libc has flushed it already
- * when exit() ends, and what a handler prints later would stay buffered.
+ * The host calls each handler through the trampoline wasm_atexit_call:
+ * through the module's function table when it exports one, else through
+ * the export. A reactor (-mexec-model=reactor) needs no other flag. A
+ * command needs -Wl,--export-table as well: wasm-ld wraps a command's
+ * exports in calls of its constructors and destructors, which must not run
+ * again at exit. After each handler the trampoline flushes stdio: libc has
+ * flushed it already when exit() ends, and what a handler prints later
+ * would stay buffered.
  *
  * Built by scripts/build-lib.mjs into lib/wasm32-wasi/libwasm-atexit.a.
  */
@@ -24,10 +28,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* atexit.register_call(entry): queue wasm_atexit_call(entry) for exit.
+/* atexit.register_call(trampoline, entry): queue trampoline(entry) for exit,
+ * `trampoline` being wasm_atexit_call's index in the function table.
  * Returns a handle (> 0) or a negative error code (the quota, ...). */
 __attribute__((import_module("atexit"), import_name("register_call")))
-int32_t wasm_atexit_register_call(int32_t entry);
+int32_t wasm_atexit_register_call(int32_t trampoline, int32_t entry);
 
 /* One registration: exactly one of the two handlers is set. */
 struct exit_entry {
@@ -37,7 +42,8 @@ struct exit_entry {
 };
 
 __attribute__((export_name("wasm_atexit_call")))
-void wasm_atexit_call(struct exit_entry *entry) {
+void wasm_atexit_call(void *raw) {
+  struct exit_entry *entry = raw;
   struct exit_entry e = *entry;
   free(entry); /* before the call: a handler that exits or traps leaks nothing */
   if (e.with_arg) e.with_arg(e.arg);
@@ -49,7 +55,7 @@ static int push(struct exit_entry e) {
   struct exit_entry *entry = malloc(sizeof *entry);
   if (!entry) return -1;
   *entry = e;
-  if (wasm_atexit_register_call((int32_t)(uintptr_t)entry) <= 0) {
+  if (wasm_atexit_register_call((int32_t)(uintptr_t)wasm_atexit_call, (int32_t)(uintptr_t)entry) <= 0) {
     free(entry);
     return -1; /* C: non-zero when the handler cannot be registered */
   }

@@ -3,7 +3,9 @@
 // see tests/guests/build.mjs), and hand-written WAT for exact ABI cases.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { LIBRARY, buildLibrary } from "../scripts/build-lib.mjs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -11,6 +13,8 @@ import wabtInit from "wabt";
 import atexit, { DEFAULT_QUOTA, errorCodes as E } from "wasm-atexit";
 import { NATIVE, buildAssemblyScript, buildNative, hasTool, prebuilt } from "./guests/build.mjs";
 import { failuresOf, lines, runFixture } from "./helpers.mjs";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
 
 const wabt = await wabtInit();
 const wat = (text) => wabt.parseWat("guest.wat", text).toBinary({}).buffer;
@@ -407,5 +411,15 @@ for (const language of Object.keys(NATIVE)) {
     assert.ok(built.equals(prebuilt(language)), `rebuild it: node tests/guests/build.mjs`);
   });
 }
+
+Prebuilt("lib/wasm32-wasi/libwasm-atexit.a is built from include/wasm_atexit_libc.c", () => {
+  if (!hasTool("clang") || !hasTool("llvm-ar")) {
+    assert.ok(!REQUIRED, "clang or llvm-ar is missing, and WASM_ATEXIT_REQUIRE_TOOLCHAINS=1");
+    console.log("  (no clang here: the committed library is used as it is)");
+    return;
+  }
+  const built = readFileSync(buildLibrary(join(dir, "libwasm-atexit.a")));
+  assert.ok(built.equals(readFileSync(join(root, LIBRARY))), "rebuild it: node scripts/build-lib.mjs");
+});
 
 Prebuilt.run();

@@ -3,7 +3,7 @@
 // runWasi under browser_wasi_shim) in child processes.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -166,3 +166,106 @@ Demo("runs twice; each participant's counter advances by exactly one per run", (
 
 Demo.after(() => rmSync(dir, { recursive: true, force: true }));
 Demo.run();
+
+// ---- unmodified C and C++, linked with libwasm-atexit (SPEC G8, W4, W5) -------
+
+const Libc = suite("C and C++ linked with libwasm-atexit");
+const cxx = { app: NATIVE["c++ program"].prebuilt, libdb: NATIVE["c++ library"].prebuilt };
+const handlers = NATIVE["c program with atexit()"].prebuilt;
+
+// Registered in this order: the JS module's, libdb's static destructor (at
+// its _initialize), the app's static destructor, the app's atexit(), libdb's
+// function-local static and its atexit(). They run newest first.
+const CXX_ORDER = [
+  "libdb atexit handler", "close libdb cache", "app atexit handler", "app static destructor", "close libdb", "js handler",
+];
+
+Libc("G8: C++ static and local-static destructors and atexit() of a program and a library run in one LIFO order with JS, stdout a pipe", () => {
+  for (const [args, code] of [[[], 0], [["--", "3"], 3]]) {
+    const r = command(["run", cxx.app, "--link", `libdb=${cxx.libdb}`, "--import", "tests/fixtures/wasi-js.mjs", ...args]);
+    const out = lines(r.stdout);
+    assert.equal(out.slice(-CXX_ORDER.length), CXX_ORDER, r.stdout + r.stderr);
+    assert.ok(out.includes("open libdb") && out.includes("main done") && out.includes("open libdb cache"), r.stdout);
+    assert.is(r.stderr, "");
+    assert.is(r.code, code);
+  }
+});
+
+Libc("G8, G9: a C++ reactor loaded with instantiate({ wasi }) runs its destructors and atexit() at the host's exit", () => {
+  const r = runFixture("cxx-reactor.mjs", [cxx.libdb], { env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+  // "open libdb cache" waits in libdb's stdio buffer until its first handler flushes it.
+  assert.equal(lines(r.stdout), [
+    "open libdb", "db_init 0", "js registered last", "js handler", "open libdb cache", "libdb atexit handler", "close libdb cache", "close libdb",
+  ]);
+  assert.is(r.stderr, "");
+  assert.is(r.code, 0);
+});
+
+Libc("W4: exit(7) in a C handler during the drain is an exit request: the rest run, the command ends with 7", () => {
+  const r = command(["run", handlers, "--", "7"]);
+  assert.equal(lines(r.stdout), ["main returns", "handler exits with 7", "older C handler"]);
+  assert.is(r.stderr, "");
+  assert.is(r.code, 7);
+});
+
+Libc("R9: exit(256) with a failing handler does not reach the shell as 0", () => {
+  const r = command(["run", handlers, "--import", "tests/fixtures/failing-handler.mjs", "--", "256"]);
+  assert.match(r.stderr, /exit handler "failing" failed:\nError: js failure/);
+  assert.is(r.code, 1);
+});
+
+Libc("W5: SIGTERM ends a looping program at once, though an --import module called handleSignals()", async () => {
+  const child = spawn(process.execPath, [join(root, "build", "cli.js"), "run", handlers, "--import", "tests/fixtures/signals-import.mjs", "--", "loop"], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  await new Promise((resolve) => child.stdout.on("data", (d) => (stdout += d) && stdout.includes("looping") && resolve()));
+  const sent = Date.now();
+  child.kill("SIGTERM");
+  const killer = setTimeout(() => child.kill("SIGKILL"), 3000);
+  const [, signal] = await new Promise((resolve) => child.on("close", (...end) => resolve(end)));
+  clearTimeout(killer);
+  assert.is(signal, "SIGTERM");
+  assert.ok(Date.now() - sent < 1000, "at once, not at SIGKILL");
+});
+
+Libc("W4: beside an --import module that logs, the program's 8 MiB reach a slow pipe whole", () => {
+  const cli = `${JSON.stringify(process.execPath)} build/cli.js run ${handlers} --import tests/fixtures/signals-import.mjs -- flood`;
+  const r = spawnSync("sh", ["-c", `${cli} | (sleep 1; wc -c)`], { cwd: root, encoding: "utf8" });
+  assert.is(Number(r.stdout.trim()), 8 * 1024 * 1024 + "imported\n".length + "js handler\n".length, r.stderr);
+});
+
+Libc("the command's mistakes are one line each", () => {
+  const cases = [
+    [["run", program, "--link", `atexit=${clib}`], 1, 'wasm-atexit: cannot link a library as "atexit": that import module is wasm-atexit\'s own\n'],
+    [["run", program, "--link", `wasi_snapshot_preview1=${clib}`], 1, 'wasm-atexit: cannot link a library as "wasi_snapshot_preview1": that import module is wasm-atexit\'s own\n'],
+    [["run", program, "--import", "missing.mjs"], 1, "wasm-atexit: cannot import missing.mjs: no such file\n"],
+    [["run", program, "--dir", "no/such/dir"], 1, "wasm-atexit: --dir no/such/dir: no such directory\n"],
+    [["run", program, "--dir", "package.json"], 1, "wasm-atexit: --dir package.json: not a directory\n"],
+    [["run", program, "--link", `env=${clib}`, "--link", `clib=${clib}`], 1, "wasm-atexit: program-c.wasm needs the import aslib.register_log, which nothing provides\n"],
+  ];
+  for (const [args, code, stderr] of cases) {
+    const r = command(args);
+    assert.is(r.stderr, stderr, args.join(" "));
+    assert.is(r.code, code, args.join(" "));
+  }
+});
+
+Libc("-h and -V exit 0; --dir host::guest maps a host path holding a colon", () => {
+  assert.is(command(["-h"]).code, 0);
+  assert.match(command(["-h"]).stdout, /^Usage: wasm-atexit run/);
+  const version = command(["-V"]);
+  assert.is(version.stdout.trim(), JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version);
+  assert.is(version.code, 0);
+  const colon = mkdtempSync(join(tmpdir(), "wasm-atexit-a:b-"));
+  try {
+    const r = command(["run", handlers, "--dir", `${colon}::/data`, "--", "0"]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stderr, "");
+  } finally {
+    rmSync(colon, { recursive: true, force: true });
+  }
+});
+
+Libc.run();

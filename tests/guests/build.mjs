@@ -22,6 +22,14 @@ const clang = (model, source) => (out) => [
   [`--target=wasm32-wasi`, `-mexec-model=${model}`, "-O2", "-s", "-Iinclude", "-Wl,--export-table", source, "-o", out],
 ];
 
+// C++ modules as a user builds them: no source change, libwasm-atexit on
+// the link line, and for a command --export-table (docs/ABI.md says why).
+const clangxx = (model, source) => (out) => [
+  "clang++",
+  [`--target=wasm32-wasi`, `-mexec-model=${model}`, "-O2", "-s", "-fno-exceptions", source, "-L", "lib/wasm32-wasi", "-lwasm-atexit",
+    ...(model === "command" ? ["-Wl,--export-table"] : []), "-o", out],
+];
+
 /** The commands that build each native guest, writing to `out`. */
 export const NATIVE = {
   c: {
@@ -41,6 +49,27 @@ export const NATIVE = {
     source: "tests/guests/c/library.c",
     prebuilt: "tests/guests/prebuilt/library-c.wasm",
     command: clang("reactor", "tests/guests/c/library.c"),
+  },
+  "c++ library": {
+    tool: "clang++",
+    source: "tests/guests/cxx/libdb.cpp",
+    prebuilt: "tests/guests/prebuilt/libdb-cxx.wasm",
+    command: clangxx("reactor", "tests/guests/cxx/libdb.cpp"),
+  },
+  "c++ program": {
+    tool: "clang++",
+    source: "tests/guests/cxx/app.cpp",
+    prebuilt: "tests/guests/prebuilt/app-cxx.wasm",
+    command: clangxx("command", "tests/guests/cxx/app.cpp"),
+  },
+  "c program with atexit()": {
+    tool: "clang",
+    source: "tests/guests/c/handlers.c",
+    prebuilt: "tests/guests/prebuilt/handlers-c.wasm",
+    command: (out) => [
+      "clang",
+      ["--target=wasm32-wasi", "-O2", "-s", "tests/guests/c/handlers.c", "-L", "lib/wasm32-wasi", "-lwasm-atexit", "-Wl,--export-table", "-o", out],
+    ],
   },
   "demo C program": {
     tool: "clang",
