@@ -85,10 +85,10 @@ async function main(argv: string[]): Promise<number> {
   if (values.trace) process.env.WASM_ATEXIT_TRACE = "1";
   const program = readWasm(programPath);
   for (const module of values.import ?? []) {
-    const url = pathToFileURL(resolve(module)).href;
-    if (!existsSync(resolve(module))) throw new WasiError(`cannot import ${module}: no such file`);
+    const path = resolve(module);
+    if (!existsSync(path)) throw new WasiError(`cannot import ${module}: no such file`);
     try {
-      await import(url);
+      await import(pathToFileURL(path).href);
     } catch (err) {
       throw new WasiError(`cannot import ${module}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
     }

@@ -17,6 +17,8 @@
 // no holding: while a listener of ours is there, it stands aside by itself,
 // and acts on the signal we re-raise.
 
+import { EXIT_SIGNALS } from "./shutdown.js";
+
 const OURS = Symbol.for("wasm-atexit.listener");
 const HELD = Symbol.for("wasm-atexit.held-listener");
 
@@ -50,11 +52,8 @@ function signalExitListeners(): number {
   return count(v4) + count(v3);
 }
 
-// The signals signal-exit listens to on POSIX systems.
-const SIGNAL_EXIT_SIGNALS = new Set([
-  "SIGHUP", "SIGINT", "SIGTERM", "SIGALRM", "SIGABRT", "SIGVTALRM", "SIGXCPU", "SIGXFSZ", "SIGUSR2",
-  "SIGTRAP", "SIGSYS", "SIGQUIT", "SIGIOT", "SIGIO", "SIGPOLL", "SIGPWR", "SIGSTKFLT",
-]);
+// The signals signal-exit listens to on POSIX systems: EXIT_SIGNALS is that set.
+const SIGNAL_EXIT_SIGNALS = new Set(EXIT_SIGNALS);
 
 /** The listeners on `event` that are the application's: neither ours nor an exit library's. */
 export function applicationListeners(event: string): number {

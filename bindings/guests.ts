@@ -77,8 +77,7 @@ export class Guest {
     this.imports = {
       atexit: {
         register: (fn, arg) => guests.register(this, fn, arg),
-        register_call: (trampoline, entry) =>
-          this.table ? guests.register(this, trampoline, entry) : guests.registerCall(this, entry),
+        register_call: (trampoline, entry) => guests.registerCall(this, trampoline, entry),
         // Another owner's handle answers as a missing one (SPEC G3).
         unregister: (handle) => (this.disposed ? ERR_DISPOSED : guests.core.remove(this.owner, handle)),
         count: () => (this.disposed ? 0 : guests.core.countOf(this.owner)),
@@ -140,8 +139,12 @@ export class Guests {
     return this.push(guest, index, fn, arg, undefined);
   }
 
-  /** libwasm-atexit's registration in a guest with no table: its exported trampoline, called with `entry`. */
-  registerCall(guest: Guest, entry: number): number {
+  /**
+   * The guest's `atexit.register_call(trampoline, entry)`: libwasm-atexit's
+   * trampoline, from the guest's table when it exports one, else its export.
+   */
+  registerCall(guest: Guest, trampoline: number, entry: number): number {
+    if (guest.table) return this.register(guest, trampoline, entry);
     if (guest.disposed) return ERR_DISPOSED;
     if (!guest.call) return this.refuseUnattached(guest);
     return this.push(guest, -1, guest.call, entry, true);

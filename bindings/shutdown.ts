@@ -241,7 +241,7 @@ export class Shutdown {
     }
     const started = this.newDrain(this.host.signalCode(signal), signal, true);
     started.joinSignal(signal, started.code);
-    void this.runAwaited(started, this.claimedTimeout()).then(() => this.end(started));
+    this.runThenEnd(started);
   }
 
   private uncaught(err: unknown): void {
@@ -255,7 +255,7 @@ export class Shutdown {
     }
     const started = this.newDrain(1, null, true);
     started.requestExit(1);
-    void this.runAwaited(started, this.claimedTimeout()).then(() => this.end(started));
+    this.runThenEnd(started);
   }
 
   // The program ran out of work (R12, H2). An application's beforeExit
@@ -272,6 +272,11 @@ export class Shutdown {
       // dry a second time, which would call beforeExit listeners twice.
       if (drain.awaited && !busy()) this.host.exit(this.host.exitCode());
     });
+  }
+
+  /** Runs `drain` with awaiting under the handleSignals() deadline, then ends the process. */
+  private runThenEnd(drain: Drain): void {
+    void this.runAwaited(drain, this.claimedTimeout()).then(() => this.end(drain));
   }
 
   /** Ends the process after an awaited drain: by the signal, else with the code asked for. */

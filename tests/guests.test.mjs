@@ -185,14 +185,14 @@ Abi("registering before the table is attached gives NO_TABLE; instantiate names 
   const tableless = wat(`(module (import "atexit" "register" (func $r (param i32 i32) (result i32)))
     (func (export "register") (param i32 i32) (result i32) (call $r (local.get 0) (local.get 1))))`);
   const before = atexit.count();
-  await assert_rejects(atexit.instantiate(tableless, {}, { name: "tableless" }),
+  await assertRejects(atexit.instantiate(tableless, {}, { name: "tableless" }),
     'wasm-atexit: instantiate: guest "tableless" imports atexit.register but exports no function table: ' +
       "link it with -Wl,--export-table (clang) or -C link-arg=--export-table (rustc), or build it with --exportTable (AssemblyScript)");
   assert.is(atexit.count(), before);
 });
 
 /** Asserts that `promise` rejects with a TypeError whose message is `message`. */
-async function assert_rejects(promise, message) {
+async function assertRejects(promise, message) {
   const err = await promise.then(() => undefined, (e) => e);
   assert.ok(err instanceof TypeError, `rejected with ${err}`);
   assert.is(err.message, message);
@@ -360,7 +360,7 @@ Direct("AssemblyScript top-level code registers when built with --exportStart _i
   assert.ok(instance.exports.init_status() > 0);
   const withStart = buildAssemblyScript("init");
   const before = atexit.count();
-  await assert_rejects(atexit.instantiate(withStart, logTo("start"), { name: "start" }),
+  await assertRejects(atexit.instantiate(withStart, logTo("start"), { name: "start" }),
     'wasm-atexit: instantiate: guest "start" registered from its start function, before its table could be attached: ' +
       "register from _initialize instead (AssemblyScript: build with --exportStart _initialize)");
   assert.is(atexit.count(), before, "nothing of the failed instantiation is left");
