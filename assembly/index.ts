@@ -266,6 +266,19 @@ export function pushGuest(owner: u32, slot: u32, arg: i32, takesArg: bool): i32 
   return <i32>r;
 }
 
+/**
+ * Whether one of `owner`'s pending registrations calls table slot `slot`.
+ * The bindings ask before they give a slot of a guest at its quota to
+ * another of its functions (SPEC G6); O(pending), and only then.
+ */
+export function slotPending(owner: u32, slot: u32): bool {
+  for (let r = top; r; r = get(r, OLDER)) {
+    let kind = kindOf(r);
+    if ((kind == GUEST || kind == GUEST_NO_ARG) && ownerOf(r) == owner && get(r, SLOT) == slot) return true;
+  }
+  return false;
+}
+
 /** Pending registrations of one owner. */
 export function countOf(owner: u32): i32 {
   return kindOf(owner) == OWNER ? <i32>get(owner, COUNT) : 0;

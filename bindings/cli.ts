@@ -17,7 +17,7 @@ command ends with the program's exit code.
 
 Options:
   --link name=lib.wasm   link a reactor library, imported by the program as module "name"
-  --dir host[::guest]    let the program open a host directory, seen as guest (default: host);
+  --dir host[::guest]    let the program open a host directory, and nothing outside it, seen as guest (default: host);
                          host:guest works too when the host path has no colon
   --env KEY=VALUE        set an environment variable for the program
   --import module.mjs    load a JavaScript module first (it may register exit handlers)

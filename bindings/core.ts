@@ -10,6 +10,7 @@ export interface CoreExports {
   newOwner(quota: number): number;
   pushGuest(owner: number, slot: number, arg: number, takesArg: number): number;
   countOf(owner: number): number;
+  slotPending(owner: number, slot: number): number;
   remove(owner: number, handle: number): number;
   removeAll(key: number): number;
   disposeOwner(owner: number, run: number): void;

@@ -158,9 +158,9 @@ export class Guests {
   private push(guest: Guest, index: number, fn: Function, arg: number, takesArg: boolean | undefined): number {
     let slot = guest.slotOf.get(fn);
     if (slot === undefined) {
-      if (guest.slotOf.size >= guest.quota) return ERR_QUOTA;
       takesArg ??= fits(TAKES_I32, fn) ? true : fits(TAKES_NOTHING, fn) ? false : undefined;
       if (takesArg === undefined) return ERR_BAD_SIGNATURE;
+      if (guest.slotOf.size >= guest.quota && !this.releaseUnusedSlot(guest)) return ERR_QUOTA;
       slot = this.freeSlots.pop() ?? this.core.table.length;
       try {
         if (slot === this.core.table.length) this.core.table.grow(1, fn);
@@ -174,6 +174,23 @@ export class Guests {
       guest.slotOf.set(fn, slot);
     }
     return this.core.pushGuest(guest.owner, slot, arg | 0, this.slots[slot]!.takesArg ? 1 : 0);
+  }
+
+  /**
+   * A guest holds one slot per distinct function, at most its quota. At
+   * the quota, a new function takes the slot of one with nothing pending;
+   * there is one whenever the guest is under its quota of registrations.
+   */
+  private releaseUnusedSlot(guest: Guest): boolean {
+    if (this.core.countOf(guest.owner) >= guest.quota) return false;
+    for (const [fn, slot] of guest.slotOf) {
+      if (this.core.slotPending(guest.owner, slot)) continue;
+      guest.slotOf.delete(fn);
+      this.core.table.set(slot, null);
+      this.freeSlots.push(slot);
+      return true;
+    }
+    return false;
   }
 
   /** Frees the core's table slots of a disposed guest. */

@@ -8,13 +8,17 @@
 import { instantiateWithLoader, type LoadedModule } from "./core.js";
 import { ExitRequest } from "./drain.js";
 import { missingFlag } from "./guests.js";
+import { confine } from "./sandbox.js";
 import type { Runtime, WasmSource } from "./runtime.js";
 
 export interface RunWasiOptions {
   /** The program's argv, its own name first (default: [name]). */
   args?: string[];
   env?: Record<string, string>;
-  /** Directories the program may open: the path it sees → the host directory (node:wasi only). */
+  /**
+   * Directories the program may open: the path it sees → the host directory
+   * (node:wasi only). No path leads outside them, symbolic links included.
+   */
   preopens?: Record<string, string>;
   /**
    * Reactor libraries, by the import module name the program uses for them,
@@ -180,10 +184,19 @@ async function nodeWasi(args: string[], options: RunWasiOptions): Promise<WasiHo
     stdout: blockingFd(1),
     stderr: blockingFd(2),
   });
+  // Each preopen a sandbox (SPEC W6): node:wasi's own checks let a
+  // symbolic link inside a directory lead outside it.
+  const sandbox = confine(wasi.wasiImport as Record<string, unknown>, options.preopens ?? {});
   return {
-    imports: wasi.wasiImport as Record<string, unknown>,
-    start: (instance) => wasi.start(instance),
-    initialize: (instance) => wasi.initialize(instance),
+    imports: sandbox.imports,
+    start: (instance) => {
+      sandbox.bind(instance);
+      return wasi.start(instance);
+    },
+    initialize: (instance) => {
+      sandbox.bind(instance);
+      wasi.initialize(instance);
+    },
   };
 }
 

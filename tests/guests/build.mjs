@@ -71,6 +71,12 @@ export const NATIVE = {
       ["--target=wasm32-wasi", "-O2", "-s", "tests/guests/c/handlers.c", "-L", "lib/wasm32-wasi", "-lwasm-atexit", "-Wl,--export-table", "-o", out],
     ],
   },
+  "c file program": {
+    tool: "clang",
+    source: "tests/guests/c/files.c",
+    prebuilt: "tests/guests/prebuilt/files-c.wasm",
+    command: clang("command", "tests/guests/c/files.c"),
+  },
   "demo C program": {
     tool: "clang",
     source: "demo/counter.c",
