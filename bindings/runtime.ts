@@ -5,7 +5,7 @@
 // program then ends, is shutdown.ts's policy.
 
 import { instantiateWithLoader, loadCore, type CoreExports, type LoadedModule } from "./core.js";
-import { ExitInfo, NO_ARGS, type Handler, type Stack } from "./drain.js";
+import { ExitInfo, ExitRequest, NO_ARGS, type Handler, type Stack } from "./drain.js";
 import { checkFunction, outOfMemory } from "./errors.js";
 import { Guest, Guests, missingFlag, type GuestOptions } from "./guests.js";
 import { Reports, describe, type ReportOptions } from "./report.js";
@@ -180,6 +180,11 @@ export class Runtime implements Stack {
   count = (): number => this.pending();
 
   exitNow = (code = 0): never => this.host.exitNow(code);
+
+  /** What a guest's exit() throws during a drain: an exit request (R10). For wasm-atexit/pyodide; not public API. */
+  exitRequest(code: number): unknown {
+    return new ExitRequest(code);
+  }
 
   /** The core, for tests and the benchmark; not part of the public API. */
   get internals(): CoreExports {

@@ -25,6 +25,15 @@ await build({
   external: ["node:*", "@bjorn3/browser_wasi_shim"],
   banner: { js: `${generated} Bundles @assemblyscript/loader (Apache-2.0).` },
 });
+// The Pyodide entry, like the command, uses build/index.js's runtime.
+await build({
+  ...common,
+  entryPoints: ["bindings/pyodide.ts"],
+  outfile: "build/pyodide.js",
+  platform: "neutral",
+  external: ["./index.js"],
+  banner: { js: generated },
+});
 await build({
   ...common,
   entryPoints: ["bindings/cli.ts"],

@@ -4,7 +4,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -141,23 +141,30 @@ Mistakes.run();
 
 const Demo = suite("the demo (npm start)");
 
-Demo("runs twice; each participant's counter advances by exactly one per run", () => {
+Demo("runs twice; each participant's counter advances by exactly one per run, in one LIFO order; the library is built once", () => {
   const data = join(dir, "demo-data");
+  const library = join(root, "build", "demo", "counter-as.wasm");
   const run = () => spawnSync(process.execPath, [join(root, "demo", "start.mjs"), data], { cwd: root, encoding: "utf8" });
-  const counters = () => ["js", "as", "c"].map((who) => Number(readFileSync(join(data, `counter-${who}`), "utf8")));
+  const counters = () => ["js", "py", "as", "c"].map((who) => Number(readFileSync(join(data, `counter-${who}`), "utf8")));
   const first = run();
   assert.is(first.status, 0, first.stderr);
-  assert.equal(counters(), [1, 1, 1]);
+  assert.equal(counters(), [1, 1, 1, 1]);
+  const built = statSync(library).mtimeMs;
   const second = run();
   assert.is(second.status, 0, second.stderr);
-  assert.equal(counters(), [2, 2, 2]);
-  const output = lines(second.stdout);
+  assert.equal(counters(), [2, 2, 2, 2]);
+  assert.is(statSync(library).mtimeMs, built, "the second run reuses the AssemblyScript library");
+  const output = lines(second.stdout).filter((line) => !line.startsWith("(Pyodide loaded"));
   assert.equal(output.slice(output.indexOf("JavaScript counter is 2")), [
     "JavaScript counter is 2",
+    "Python counter is 2",
     "C counter is 2; AssemblyScript counter is 2",
     "Goodbye, Donny, it was nice to meet you. (from C)",
     "C saved its counter, 2",
     "AssemblyScript saved its counter, 2",
+    "You are now leaving the Python sector.",
+    "Goodbye, Donny, it was nice to meet you. (from Python)",
+    "Python saved its counter, 2",
     "Goodbye, Walter, it was nice to meet you. (from JavaScript)",
     "Goodbye, Donny, it was nice to meet you. (from JavaScript)",
     "JavaScript saved its counter, 2",
