@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,6 +31,7 @@ test("the tarball ships the bundled bindings, their types and the core, not sour
   assert.ok(files.includes("build/core.wasm"));
   assert.ok(files.includes("build/index.js"));
   assert.ok(files.includes("build/cli.js"));
+  assert.ok(files.includes("build/pyodide.js"));
   assert.ok(files.includes("build/index.d.ts"));
   for (const sdk of ["include/wasm_atexit.h", "sdk/assemblyscript/index.ts", "sdk/rust/wasm_atexit.rs", "docs/ABI.md"]) {
     assert.ok(files.includes(sdk), sdk);
@@ -85,6 +86,24 @@ test("an AssemblyScript guest compiles against the installed SDK and runs its ha
   const host = spawnSync(process.execPath, ["host.mjs"], { cwd: project, encoding: "utf8" });
   assert.is(host.stderr, "");
   assert.equal(lines(host.stdout), ["guest 42", "js"]);
+});
+
+test("wasm-atexit/pyodide of an installed copy runs Python's handlers among JavaScript's", () => {
+  // The user installs pyodide beside it; the repository's copy stands in.
+  symlinkSync(join(root, "node_modules", "pyodide"), join(project, "node_modules", "pyodide"));
+  writeFileSync(
+    join(project, "python.mjs"),
+    `import { loadPyodide } from "pyodide";
+     import { register } from "wasm-atexit";
+     import { linkPyodide } from "wasm-atexit/pyodide";
+     register(() => console.log("js"));
+     const pyodide = await loadPyodide();
+     linkPyodide(pyodide);
+     pyodide.runPython("import atexit; atexit.register(print, 'python')");`,
+  );
+  const run = spawnSync(process.execPath, ["python.mjs"], { cwd: project, encoding: "utf8" });
+  assert.is(run.stderr, "");
+  assert.equal(lines(run.stdout), ["python", "js"]);
 });
 
 test("the installed command runs", () => {
