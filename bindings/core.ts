@@ -50,28 +50,49 @@ let compiled: WebAssembly.Module | undefined;
 // (SPEC P4); the loader builds a TextDecoder as soon as it is evaluated.
 const loader = (): typeof Loader => require("@assemblyscript/loader") as typeof Loader;
 
-/** A module instantiated through the loader (typed without the WebAssembly lib). */
-export interface LoadedModule {
+/** A module instantiated through the loader (typed without the WebAssembly lib); `E` types its exports. */
+export interface LoadedModule<E extends object = Record<string, unknown>> {
   module: object;
-  instance: { exports: Record<string, unknown> };
+  instance: { exports: E };
   /** The exports as the loader wraps them. */
-  exports: Record<string, unknown>;
+  exports: E;
 }
 
 /**
  * Instantiates a guest through @assemblyscript/loader, which supplies
- * AssemblyScript's env.abort with decoded messages.
+ * AssemblyScript's env.abort with decoded messages. The source is compiled
+ * here, and a Response read here, so that the loader never evaluates
+ * `typeof Response`: on Node that loads the bundled fetch (undici), which
+ * costs tens of milliseconds (SPEC P4).
  */
-export function instantiateWithLoader(source: unknown, imports: Record<string, unknown>): Promise<LoadedModule> {
-  return loader().instantiate(source as BufferSource, imports as never) as unknown as Promise<LoadedModule>;
+export async function instantiateWithLoader<E extends object = Record<string, unknown>>(
+  source: unknown,
+  imports: Record<string, unknown>,
+): Promise<LoadedModule<E>> {
+  const module = await compile(await source);
+  // Outside a browser's main thread, where large modules must be
+  // instantiated asynchronously, the loader's synchronous path is used:
+  // its asynchronous one checks for a Response.
+  const onMainThread = typeof (globalThis as { document?: unknown }).document !== "undefined";
+  const loaded = onMainThread ? await loader().instantiate(module, imports as never) : loader().instantiateSync(module, imports as never);
+  return loaded as unknown as LoadedModule<E>;
+}
+
+async function compile(source: unknown): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return source;
+  const response = source as { arrayBuffer?: unknown; headers?: unknown };
+  // A fetch Response, recognised without touching the global Response.
+  if (typeof response === "object" && response !== null && typeof response.arrayBuffer === "function" && typeof response.headers === "object") {
+    return WebAssembly.compile(await (response as { arrayBuffer(): Promise<ArrayBuffer> }).arrayBuffer());
+  }
+  return WebAssembly.compile(source as BufferSource);
 }
 
 export function loadCore(host: CoreHost): CoreExports {
-  const { instantiateSync } = loader();
   compiled ??= new WebAssembly.Module(require("../build/core.wasm") as Uint8Array<ArrayBuffer>);
-  // The loader supplies env.abort with decoded messages; the raw instance
-  // exports are used rather than its wrapped ones, which add a rest-argument
-  // call on every registration.
-  const { instance } = instantiateSync(compiled, { host: host as unknown as Record<string, unknown> });
+  // The release core imports only host.released (asconfig.json: no abort,
+  // no runtime), so it needs no loader: evaluating the loader would cost
+  // the first registration about 3 ms (SPEC P4).
+  const instance = new WebAssembly.Instance(compiled, { host: host as unknown as WebAssembly.ModuleImports });
   return instance.exports as unknown as CoreExports;
 }

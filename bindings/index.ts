@@ -178,8 +178,7 @@ export const exitNow: (code?: number) => never = runtime.exitNow;
  * @throws {TypeError | RangeError} when an option is wrong, or the module lacks a build flag it needs;
  *   the module's own LinkError when an import is missing.
  */
-export const instantiate: (source: WasmSource, imports?: Record<string, unknown>, options?: InstantiateOptions) => Promise<Instantiated> =
-  runtime.instantiate;
+export const instantiate: Runtime["instantiate"] = runtime.instantiate;
 
 /**
  * Creates a guest for a module you instantiate yourself: pass

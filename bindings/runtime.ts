@@ -14,10 +14,32 @@ import { Shutdown, type Host, type ShutdownOptions, type SignalOptions } from ".
 export type { Handler } from "./drain.js";
 /** The exit code, the signal's name (or null), and the uncaught error that ends the program, if one does (SPEC H4). */
 export type ExitCallback = (code: number, signal: string | null, reason?: unknown) => unknown;
-/** Removes one `onExit` registration (or undoes one handleSignals call); calling it again does nothing. */
-export type Remover = (() => void) & Disposable;
-/** What `instantiate` accepts: Wasm bytes, a compiled WebAssembly.Module or a fetch Response. */
-export type WasmSource = ArrayBuffer | ArrayBufferView | object;
+/**
+ * Removes one `onExit` registration (or undoes one handleSignals call);
+ * calling it again does nothing. Disposable too (`using`), where the
+ * project's lib knows `Symbol.dispose`.
+ */
+export type Remover = (() => void) & DisposeMethod;
+// Typed without lib esnext.disposable or @types/node: `[Symbol.dispose]`
+// where SymbolConstructor has it, nothing where it does not.
+type DisposeMethod = SymbolConstructor extends { readonly dispose: infer S extends symbol } ? { [K in S]: () => void } : unknown;
+// WebAssembly.Module and Response, where the project's lib (dom, or @types/node) declares them.
+type WasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer M } } } ? M : never;
+type FetchResponse = typeof globalThis extends { Response: { prototype: infer R } } ? R : never;
+/** What `instantiate` accepts: Wasm bytes, a compiled WebAssembly.Module, or a fetch Response (or a promise of one). */
+export type WasmSource = ArrayBuffer | ArrayBufferView | WasmModule | FetchResponse | PromiseLike<ArrayBuffer | ArrayBufferView | WasmModule | FetchResponse>;
+/**
+ * `S` when it is a WasmSource, else never. WebAssembly.Module is an empty
+ * interface, which every object matches; an object with properties of its
+ * own (`{ whatever: true }`) is not a Module.
+ */
+export type CheckedSource<S> = S extends ArrayBuffer | ArrayBufferView | FetchResponse | PromiseLike<unknown>
+  ? S
+  : S extends WasmModule
+    ? [keyof S] extends [never]
+      ? S
+      : never
+    : never;
 /** A WASI implementation whose imports a guest gets: node:wasi's WASI, or @bjorn3/browser_wasi_shim's. */
 export interface WasiLike {
   wasiImport: object;
@@ -43,7 +65,7 @@ function wasiOf(wasi: unknown): WasiLike {
 }
 
 /** What `instantiate` returns: the WebAssembly.Module and Instance, the loader's exports, the guest. */
-export interface Instantiated extends LoadedModule {
+export interface Instantiated<E extends object = Record<string, unknown>> extends LoadedModule<E> {
   guest: Guest;
 }
 
@@ -131,21 +153,26 @@ export class Runtime implements Stack {
 
   createGuest = (options?: GuestOptions): Guest => this.guests.create(options);
 
-  instantiate = async (source: WasmSource, imports: Record<string, unknown> = {}, options: InstantiateOptions = {}): Promise<Instantiated> => {
+  instantiate = async <E extends object = Record<string, unknown>, S extends WasmSource = WasmSource>(
+    source: S & CheckedSource<S>,
+    imports: Record<string, unknown> = {},
+    options: InstantiateOptions = {},
+  ): Promise<Instantiated<E>> => {
     const { wasi, ...guestOptions } = options;
     const wasiHost = wasi === undefined ? undefined : wasiOf(wasi);
     const guest = this.guests.create(guestOptions);
     const linked = { ...imports, ...(wasiHost && { wasi_snapshot_preview1: wasiHost.wasiImport }), ...guest.imports };
     try {
-      const loaded = await instantiateWithLoader(source, linked);
-      guest.attach(loaded.instance);
+      const loaded = await instantiateWithLoader<E>(source, linked);
+      const exports = loaded.instance.exports as Record<string, unknown>;
+      guest.attach({ exports });
       const lacking = missingFlag(guest, loaded.module);
       if (lacking) throw new TypeError(`wasm-atexit: instantiate: ${lacking}`);
       // A reactor's initialiser (C's constructors, an AssemblyScript module
       // built with --exportStart _initialize) runs once the table is
       // attached, so that it can register; a WASI one through its WASI,
       // which must bind the module's memory first (SPEC G9).
-      const initialize = loaded.instance.exports._initialize;
+      const initialize = exports._initialize;
       if (wasiHost) wasiHost.initialize(loaded.instance);
       else if (typeof initialize === "function") initialize();
       return { ...loaded, guest };

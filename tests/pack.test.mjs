@@ -141,4 +141,31 @@ test("the shipped types infer a handler's arguments from fn", () => {
   assert.is(tsc.status, 0);
 });
 
+test("the shipped types stand alone: strict projects without @types/node, for the browser and for Node; instantiate is typed", () => {
+  writeFileSync(
+    join(project, "standalone.ts"),
+    `import atexit, { instantiate, onExit, type Remover } from "wasm-atexit";
+     import { linkPyodide } from "wasm-atexit/pyodide";
+     const remove: Remover = onExit(() => {});
+     remove();
+     const { exports } = await instantiate<{ add(a: number, b: number): number }>(new Uint8Array(8));
+     const sum: number = exports.add(1, 2);
+     // @ts-expect-error not a Wasm source
+     instantiate({ whatever: true });
+     // @ts-expect-error not a Wasm source
+     instantiate("guest.wasm");
+     export { atexit, linkPyodide, sum };`,
+  );
+  for (const [kind, lib] of [["browser", ["es2022", "dom"]], ["node without @types/node", ["es2022"]]]) {
+    const config = join(project, `tsconfig.${kind.split(" ")[0]}.json`);
+    writeFileSync(config, JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, module: "esnext", moduleResolution: "bundler", target: "es2022", lib, types: [], skipLibCheck: false },
+      files: ["standalone.ts"],
+    }));
+    const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", config], { encoding: "utf8" });
+    assert.is(tsc.stdout + tsc.stderr, "", kind);
+    assert.is(tsc.status, 0, kind);
+  }
+});
+
 test.run();

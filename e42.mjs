@@ -1,0 +1,2 @@
+import atexit from "wasm-atexit";
+atexit.register(42);
