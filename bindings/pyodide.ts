@@ -10,7 +10,6 @@
 
 import { createGuest, dispose, type Guest, type GuestOptions } from "./index.js";
 import { ERR_QUOTA } from "./errors.js";
-import { describe } from "./report.js";
 
 /** What linkPyodide needs of a Pyodide instance (from `loadPyodide()`). */
 export interface PyodideLike {
@@ -150,7 +149,9 @@ _wasm_atexit_install
  */
 export function linkPyodide(pyodide: PyodideLike, options: GuestOptions = {}): Guest {
   if (typeof pyodide !== "object" || pyodide === null || typeof (pyodide as Partial<PyodideLike>).runPython !== "function") {
-    throw new TypeError(`wasm-atexit: linkPyodide: pyodide must be what loadPyodide() resolves to, got ${describe(pyodide)}`);
+    // Only its type: report.ts's describe() would be bundled here a second time.
+    const got = pyodide === null ? "null" : typeof pyodide === "object" ? "an object without runPython" : `a ${typeof pyodide}`;
+    throw new TypeError(`wasm-atexit: linkPyodide: pyodide must be what loadPyodide() resolves to, got ${got}`);
   }
   const linked = pyodide.runPython(`getattr(__import__("atexit"), "_wasm_atexit_guest", None)`);
   if (typeof linked === "string") throw new Error(`wasm-atexit: linkPyodide: this Pyodide is already linked, as guest "${linked}"`);

@@ -232,7 +232,8 @@ async function importNodeWasi(): Promise<typeof import("node:wasi")> {
     }
   }) as typeof process.emitWarning;
   try {
-    return await import("node:wasi");
+    // Not import(): a bundler for the browser would try to resolve it.
+    return process.getBuiltinModule("node:wasi");
   } finally {
     process.emitWarning = emitWarning;
   }
@@ -242,7 +243,10 @@ async function shimWasi(args: string[], options: RunWasiOptions): Promise<WasiHo
   if (options.preopens && Object.keys(options.preopens).length > 0) {
     throw new WasiError("preopens need node:wasi: browser_wasi_shim has no access to host directories");
   }
-  const shim = await import("@bjorn3/browser_wasi_shim");
+  // An optional peer, imported by a name bundlers leave alone: an app that
+  // never runs WASI programs on it bundles without it.
+  const optionalPeer = "@bjorn3/browser_wasi_shim";
+  const shim = (await import(/* @vite-ignore */ /* webpackIgnore: true */ optionalPeer)) as typeof import("@bjorn3/browser_wasi_shim");
   const env = Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`);
   const fds = [
     new shim.OpenFile(new shim.File([])),

@@ -2,7 +2,10 @@
 // build/index.js (the package: the runtime, with @assemblyscript/loader and
 // the release core's bytes) and build/cli.js (the command, which imports
 // build/index.js rather than a second copy of it). Minified for whitespace
-// and syntax, not names, so stack traces still read.
+// and syntax, not names, so stack traces still read, in lines of about 100
+// characters: Node prints the source line of an uncaught error, and a
+// user's TypeError from the API should cost a few short lines of stderr.
+import { readFileSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 
 const common = {
@@ -11,6 +14,7 @@ const common = {
   target: "es2022",
   minifyWhitespace: true,
   minifySyntax: true,
+  lineLimit: 100,
   legalComments: "inline",
   logLevel: "warning",
 };
@@ -42,3 +46,12 @@ await build({
   external: ["./index.js"],
   banner: { js: `#!/usr/bin/env node\n${generated}` },
 });
+
+// core and drain declare no type a user reads: their
+// declarations ship only because the Runtime class refers to them, so
+// their comments are dropped to keep the tarball small (SPEC P5).
+for (const name of ["core", "drain"]) {
+  const path = `build/${name}.d.ts`;
+  const text = readFileSync(path, "utf8").replace(/^\s*\/\*\*[\s\S]*?\*\/\n/gm, "").replace(/^\s*\/\/.*\n/gm, "");
+  writeFileSync(path, text);
+}

@@ -3,7 +3,7 @@
 // see tests/guests/build.mjs), and hand-written WAT for exact ABI cases.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { LIBRARY, buildLibrary } from "../scripts/build-lib.mjs";
 import { tmpdir } from "node:os";
@@ -12,7 +12,7 @@ import fc from "fast-check";
 import wabtInit from "wabt";
 import atexit, { DEFAULT_QUOTA, errorCodes as E } from "wasm-atexit";
 import { NATIVE, buildAssemblyScript, buildNative, hasTool, prebuilt } from "./guests/build.mjs";
-import { failuresOf, lines, runFixture } from "./helpers.mjs";
+import { failuresOf, lines, runFixture, testIf } from "./helpers.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -401,25 +401,19 @@ const Prebuilt = suite("prebuilt guests");
 const REQUIRED = process.env.WASM_ATEXIT_REQUIRE_TOOLCHAINS === "1";
 
 for (const language of Object.keys(NATIVE)) {
-  Prebuilt(`${NATIVE[language].prebuilt} is built from ${NATIVE[language].source}`, () => {
-    if (!hasTool(NATIVE[language].tool)) {
-      assert.ok(!REQUIRED, `${NATIVE[language].tool} is missing, and WASM_ATEXIT_REQUIRE_TOOLCHAINS=1`);
-      console.log(`  (no ${NATIVE[language].tool} here: the committed ${language} guest is used as it is)`);
-      return;
-    }
+  const { tool } = NATIVE[language];
+  const test = testIf(Prebuilt, hasTool(tool), REQUIRED, `no ${tool} here: the committed ${language} guest is used as it is`);
+  test(`${NATIVE[language].prebuilt} is built from ${NATIVE[language].source}`, () => {
     const built = buildNative(language, join(dir, `${language.replaceAll(" ", "-")}.wasm`));
     assert.ok(built.equals(prebuilt(language)), `rebuild it: node tests/guests/build.mjs`);
   });
 }
 
-Prebuilt("lib/wasm32-wasi/libwasm-atexit.a is built from include/wasm_atexit_libc.c", () => {
-  if (!hasTool("clang") || !hasTool("llvm-ar")) {
-    assert.ok(!REQUIRED, "clang or llvm-ar is missing, and WASM_ATEXIT_REQUIRE_TOOLCHAINS=1");
-    console.log("  (no clang here: the committed library is used as it is)");
-    return;
-  }
+const withClang = testIf(Prebuilt, hasTool("clang") && hasTool("llvm-ar"), REQUIRED, "no clang or llvm-ar here: the committed library is used as it is");
+withClang("lib/wasm32-wasi/libwasm-atexit.a is built from include/wasm_atexit_libc.c", () => {
   const built = readFileSync(buildLibrary(join(dir, "libwasm-atexit.a")));
   assert.ok(built.equals(readFileSync(join(root, LIBRARY))), "rebuild it: node scripts/build-lib.mjs");
 });
 
+Prebuilt.after(() => rmSync(dir, { recursive: true, force: true }));
 Prebuilt.run();

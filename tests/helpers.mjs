@@ -1,6 +1,7 @@
 // Shared by the tests: run a fixture program as a child process and collect
 // what it printed and how it ended.
 import { spawn, spawnSync } from "node:child_process";
+import * as assert from "uvu/assert";
 import { fileURLToPath } from "node:url";
 
 export const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -82,4 +83,16 @@ export function captureErrors(body) {
   } finally {
     console.error = original;
   }
+}
+
+/**
+ * `test` itself when what it needs is here. Otherwise `test.skip`, which uvu
+ * counts as skipped, with a note naming what is missing; or, when
+ * `required` (CI, which installs everything), a test that fails saying so.
+ */
+export function testIf(test, ready, required, missing) {
+  if (ready) return test;
+  if (required) return (name) => test(name, () => assert.unreachable(`${missing}, and it is required here`));
+  console.log(`  (${missing}: skipped)`);
+  return test.skip;
 }

@@ -1,7 +1,7 @@
 // Other hosts (SPEC H3): the same program on real Deno and Bun (their npm
 // packages, which .ci/run installs), and a page in Debian's headless Chromium
-// driven by playwright-core. Elsewhere these are skipped with a note, unless
-// WASM_ATEXIT_REQUIRE_HOSTS=1 (as in CI).
+// driven by playwright-core. Elsewhere these are skipped (uvu counts them),
+// unless WASM_ATEXIT_REQUIRE_HOSTS=1 (as in CI), where they fail.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
@@ -10,19 +10,14 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NATIVE } from "./guests/build.mjs";
-import { fixture, lines } from "./helpers.mjs";
+import { fixture, lines, testIf } from "./helpers.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const REQUIRED = process.env.WASM_ATEXIT_REQUIRE_HOSTS === "1";
 const guest = join(root, NATIVE.c.prebuilt);
 
-/** Whether `path` exists; if not, passes with a note unless hosts are required. */
-function available(path, what) {
-  if (existsSync(path)) return true;
-  assert.ok(!REQUIRED, `${what} is missing (${path}), and WASM_ATEXIT_REQUIRE_HOSTS=1`);
-  console.log(`  (no ${what} here: skipped)`);
-  return false;
-}
+/** `suite`, or its skip when `path` is missing (a failure where hosts are required). */
+const needing = (suite, path, what) => testIf(suite, existsSync(path), REQUIRED, `no ${what} here (${path})`);
 
 /** Runs the fixture on a host; with `signal`, sends it once the program is ready. */
 function run(command, args, { signal, env = {} } = {}) {
@@ -52,53 +47,47 @@ const HOSTS = {
 
 for (const [name, host] of Object.entries(HOSTS)) {
   const Host = suite(`${name}`);
+  const test = needing(Host, host.binary, name);
   const on = (scenario, options) => run(host.binary, host.args(scenario), options);
 
-  Host("the program ending by itself: JS and guest handlers, LIFO", async () => {
-    if (!available(host.binary, name)) return;
+  test("the program ending by itself: JS and guest handlers, LIFO", async () => {
     const r = await on("natural");
     assert.equal(lines(r.stdout), ["onExit 0 null", "guest 2", "js handler"]);
     assert.is(r.stderr, "");
     assert.is(r.code, 0);
   });
 
-  Host("the host's own exit function", async () => {
-    if (!available(host.binary, name)) return;
+  test("the host's own exit function", async () => {
     const r = await on("exit");
     assert.equal(lines(r.stdout), ["onExit 3 null", "guest 2", "js handler"]);
     assert.is(r.code, 3);
   });
 
-  Host("exitNow ends at once, running no handler", async () => {
-    if (!available(host.binary, name)) return;
+  test("exitNow ends at once, running no handler", async () => {
     const r = await on("exit-now");
     assert.is(r.stdout, "");
     assert.is(r.code, 6);
   });
 
-  Host("a failing handler is reported, the others run, 0 becomes 1", async () => {
-    if (!available(host.binary, name)) return;
+  test("a failing handler is reported, the others run, 0 becomes 1", async () => {
     const r = await on("throw");
     assert.equal(lines(r.stdout), ["onExit 0 null", "guest 2", "js handler"]);
     assert.match(r.stderr, 'wasm-atexit: exit handler "bad" failed:\nError: boom');
     assert.is(r.code, 1);
   });
 
-  Host("async handlers are awaited when the program runs out of work", async () => {
-    if (!available(host.binary, name)) return;
+  test("async handlers are awaited when the program runs out of work", async () => {
     const r = await on("async");
     assert.equal(lines(r.stdout), ["async handler awaited", "onExit 0 null", "guest 2", "js handler"]);
   });
 
-  Host("SIGTERM with handleSignals: drained, then the signal", async () => {
-    if (!available(host.binary, name)) return;
+  test("SIGTERM with handleSignals: drained, then the signal", async () => {
     const r = await on("signal", { signal: "SIGTERM" });
     assert.equal(lines(r.stdout), ["ready", "onExit 143 SIGTERM", "guest 2", "js handler"]);
     assert.ok(r.signal === "SIGTERM", `ended with code ${r.code}, signal ${r.signal}`);
   });
 
-  Host("WASM_ATEXIT_TRACE=1 traces each handler", async () => {
-    if (!available(host.binary, name)) return;
+  test("WASM_ATEXIT_TRACE=1 traces each handler", async () => {
     const r = await on("natural", { env: { WASM_ATEXIT_TRACE: "1" } });
     const traced = lines(r.stderr);
     assert.is(traced.length, 3, r.stderr);
@@ -110,20 +99,19 @@ for (const [name, host] of Object.entries(HOSTS)) {
 }
 
 const Browser = suite("a page in headless Chromium");
+const inChromium = needing(Browser, "/usr/bin/chromium", "Debian's chromium");
 
-Browser("a handler registered by a Wasm guest writes to localStorage on pagehide", async () => {
-  if (!available("/usr/bin/chromium", "Debian's chromium")) return;
+/**
+ * Serves `files` (url → [contents, type]) and a blank "/elsewhere", opens
+ * "/" in headless Chromium, and calls `body(page, base)`.
+ */
+async function inPage(files, body) {
   const { chromium } = await import("playwright-core");
-  const files = {
-    "/": ["tests/fixtures/page/index.html", "text/html"],
-    "/build/index.js": ["build/index.js", "text/javascript"],
-    "/guest.wasm": [NATIVE.c.prebuilt, "application/wasm"],
-    "/elsewhere": [null, "text/html"],
-  };
   const server = createServer((request, response) => {
-    const [file, type] = files[request.url] ?? [];
+    if (request.url === "/elsewhere") return response.writeHead(200, { "content-type": "text/html" }).end("<title>elsewhere</title>");
+    const [contents, type] = files[request.url] ?? [];
     if (!type) return response.writeHead(404).end();
-    response.writeHead(200, { "content-type": type }).end(file ? readFileSync(join(root, file)) : "<title>elsewhere</title>");
+    response.writeHead(200, { "content-type": type }).end(contents);
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const base = `http://127.0.0.1:${server.address().port}`;
@@ -133,7 +121,22 @@ Browser("a handler registered by a Wasm guest writes to localStorage on pagehide
       "--disable-component-update", "--disable-sync"],
   });
   try {
-    const page = await browser.newPage();
+    await body(await browser.newPage(), base);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
+const file = (path) => readFileSync(join(root, path));
+
+inChromium("a handler registered by a Wasm guest writes to localStorage on pagehide", async () => {
+  const files = {
+    "/": [file("tests/fixtures/page/index.html"), "text/html"],
+    "/build/index.js": [file("build/index.js"), "text/javascript"],
+    "/guest.wasm": [file(NATIVE.c.prebuilt), "application/wasm"],
+  };
+  await inPage(files, async (page, base) => {
     await page.goto(`${base}/`);
     await page.waitForFunction(() => document.title.startsWith("ready"));
     assert.is(await page.title(), "ready, 2 pending");
@@ -144,10 +147,25 @@ Browser("a handler registered by a Wasm guest writes to localStorage on pagehide
     assert.is(traced.length, 2, log.join("\n"));
     assert.match(traced[0], /^wasm-atexit trace: function \d+ of guest "c" ran in \d+\.\d{3} ms$/);
     assert.match(traced[1], /^wasm-atexit trace: <anonymous> ran in \d+\.\d{3} ms$/);
-  } finally {
-    await browser.close();
-    server.close();
-  }
+  });
+});
+
+inChromium("bundled by esbuild for the browser with no flags or externals, it runs its handlers on pagehide", async () => {
+  const { build } = await import("esbuild");
+  const bundled = await build({ entryPoints: [fixture("page/app.js")], bundle: true, platform: "browser", format: "esm", write: false, logLevel: "silent" });
+  assert.equal(bundled.warnings, []);
+  const files = {
+    "/": ['<!doctype html><title>loading</title><script type="module" src="/app.js"></script>', "text/html"],
+    "/app.js": [bundled.outputFiles[0].text, "text/javascript"],
+    "/guest.wasm": [file(NATIVE.c.prebuilt), "application/wasm"],
+  };
+  await inPage(files, async (page, base) => {
+    await page.goto(`${base}/`);
+    await page.waitForFunction(() => document.title.startsWith("ready"));
+    assert.is(await page.title(), "ready, 2 pending");
+    await page.goto(`${base}/elsewhere`);
+    assert.equal(lines(await page.evaluate(() => localStorage.getItem("log"))), ["bundled guest handler 8", "bundled js handler"]);
+  });
 });
 
 Browser.run();

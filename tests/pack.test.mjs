@@ -26,14 +26,19 @@ test.before(() => {
   npm(["install", "--no-audit", "--no-fund", "--prefer-offline", join(dir, packed.filename)], project);
 });
 
-test("the tarball ships the bundled bindings, their types and the core, not sources or tests", () => {
+test("the tarball ships the bundled bindings, their types, the licences, each file once; not sources or tests", () => {
   const files = packed.files.map((f) => f.path).sort();
-  assert.ok(files.includes("build/core.wasm"));
+  // The core's bytes are inlined in build/index.js, not shipped beside it.
+  assert.not.ok(files.includes("build/core.wasm"));
+  for (const notice of ["LICENSE", "NOTICE"]) assert.ok(files.includes(notice), notice);
+  assert.match(readFileSync(join(root, "NOTICE"), "utf8"), "@assemblyscript/loader");
+  const meta = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  for (const field of ["repository", "bugs", "homepage"]) assert.ok(meta[field], field);
   assert.ok(files.includes("build/index.js"));
   assert.ok(files.includes("build/cli.js"));
   assert.ok(files.includes("build/pyodide.js"));
   assert.ok(files.includes("build/index.d.ts"));
-  for (const sdk of ["include/wasm_atexit.h", "sdk/assemblyscript/index.ts", "sdk/rust/wasm_atexit.rs", "docs/ABI.md"]) {
+  for (const sdk of ["include/wasm_atexit.h", "lib/wasm32-wasi/libwasm-atexit.a", "sdk/assemblyscript/index.ts", "sdk/rust/wasm_atexit.rs"]) {
     assert.ok(files.includes(sdk), sdk);
   }
   assert.equal(files.filter((f) => /^(assembly|bindings|tests|bench)\//.test(f)), []);
@@ -63,6 +68,16 @@ test("an installed copy runs handlers at exit, from ESM and from require()", () 
   const cjs = spawnSync(process.execPath, ["cjs.cjs"], { cwd: project, encoding: "utf8" });
   assert.equal(lines(cjs.stdout), ["exit code 4", "goodbye from cjs"]);
   assert.is(cjs.status, 4);
+});
+
+test("an uncaught TypeError from the API costs a few short lines of stderr", () => {
+  writeFileSync(join(project, "mistake.mjs"), `import atexit from "wasm-atexit";\natexit.register(42);\n`);
+  const r = spawnSync(process.execPath, ["mistake.mjs"], { cwd: project, encoding: "utf8" });
+  assert.is(r.status, 1);
+  assert.match(r.stderr, "TypeError: wasm-atexit: register: fn must be a function, got 42 (a number)");
+  assert.ok(r.stderr.length < 1500, `${r.stderr.length} bytes of stderr`);
+  const longest = Math.max(...r.stderr.split("\n").map((line) => line.length));
+  assert.ok(longest <= 200, `a line of ${longest} characters`);
 });
 
 test("an AssemblyScript guest compiles against the installed SDK and runs its handler at exit", () => {

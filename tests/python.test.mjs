@@ -112,7 +112,7 @@ test("R12: Python's handlers run at process.exit(), at an uncaught error and at 
 
 test("linkPyodide rejects what is not a Pyodide, and a Pyodide linked twice", async () => {
   const { linkPyodide } = await import("wasm-atexit/pyodide");
-  assert.throws(() => linkPyodide({}), (err) => err instanceof TypeError && err.message === "wasm-atexit: linkPyodide: pyodide must be what loadPyodide() resolves to, got an object");
+  assert.throws(() => linkPyodide({}), (err) => err instanceof TypeError && err.message === "wasm-atexit: linkPyodide: pyodide must be what loadPyodide() resolves to, got an object without runPython");
   assert.match(results.dispose.stdout, 'js: linked again: wasm-atexit: linkPyodide: this Pyodide is already linked, as guest "python"');
 });
 

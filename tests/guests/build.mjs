@@ -8,7 +8,7 @@
 //
 //   node tests/guests/build.mjs    rewrites tests/guests/prebuilt/ and demo/prebuilt/
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -124,15 +124,20 @@ export const prebuilt = (language) => readFileSync(join(root, NATIVE[language].p
 
 /** Compiles an AssemblyScript guest with the project's asc; returns its bytes. */
 export function buildAssemblyScript(name, extraArgs = []) {
-  const out = join(mkdtempSync(join(tmpdir(), "wasm-atexit-guest-")), `${name}.wasm`);
-  execFileSync(
-    process.execPath,
-    [join(root, "node_modules", "assemblyscript", "bin", "asc.js"), here(`assemblyscript/${name}.ts`),
-      "--exportTable", "--runtime", "stub", "-O3", "-o", out, ...extraArgs],
-    // Not from the root, whose asconfig.json would add the core's entry.
-    { cwd: here("."), stdio: ["ignore", "inherit", "inherit"] },
-  );
-  return readFileSync(out);
+  const dir = mkdtempSync(join(tmpdir(), "wasm-atexit-guest-"));
+  const out = join(dir, `${name}.wasm`);
+  try {
+    execFileSync(
+      process.execPath,
+      [join(root, "node_modules", "assemblyscript", "bin", "asc.js"), here(`assemblyscript/${name}.ts`),
+        "--exportTable", "--runtime", "stub", "-O3", "-o", out, ...extraArgs],
+      // Not from the root, whose asconfig.json would add the core's entry.
+      { cwd: here("."), stdio: ["ignore", "inherit", "inherit"] },
+    );
+    return readFileSync(out);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

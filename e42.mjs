@@ -1,2 +1,0 @@
-import atexit from "wasm-atexit";
-atexit.register(42);
