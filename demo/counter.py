@@ -1,6 +1,7 @@
-# The seed's example, as Python's atexit documentation gives it, in Pyodide:
-# a counter read from a file at start and saved by an exit handler; and the
-# goodbye, with positional and keyword arguments and as a decorator.
+# The seed's examples, as Python's atexit documentation gives them (in
+# Python 3), run in Pyodide: a counter read from a file at start and saved
+# by an exit handler; and the goodbye, with positional and keyword
+# arguments, and as a decorator.
 try:
     _count = int(open("/data/counter-py").read())
 except IOError:
@@ -20,10 +21,13 @@ atexit.register(savecounter)
 def goodbye(name, adjective):
     print('Goodbye, %s, it was %s to meet you. (from Python)' % (name, adjective))
 
+atexit.register(goodbye, 'Donny', 'nice')
+
+# or:
 atexit.register(goodbye, adjective='nice', name='Donny')
 
 @atexit.register
-def leaving():
+def goodbye():
     print("You are now leaving the Python sector.")
 
 incrcounter(1)

@@ -41,12 +41,13 @@ const AROUND = ["js: after the link", "python: registered before the link", "js:
 
 test("the seed's examples as Python: LIFO among JS, C and Python; the counter counts 1, then 2", () => {
   const seed = (count) => [
+    `Python counter is ${count}`,
     "js: newest",
     "You are now leaving the Python sector.",
-    "Goodbye, Donny, it was nice to meet you.",
-    "Goodbye, Donny, it was nice to meet you.",
+    "Goodbye, Donny, it was nice to meet you. (from Python)",
+    "Goodbye, Donny, it was nice to meet you. (from Python)",
+    `Python saved its counter, ${count}`,
     "c: 1",
-    `python: saved counter ${count}`,
     ...AROUND,
   ];
   assert.equal(lines(first.stdout), seed(1));

@@ -164,6 +164,7 @@ Demo("runs twice; each participant's counter advances by exactly one per run, in
     "AssemblyScript saved its counter, 2",
     "You are now leaving the Python sector.",
     "Goodbye, Donny, it was nice to meet you. (from Python)",
+    "Goodbye, Donny, it was nice to meet you. (from Python)",
     "Python saved its counter, 2",
     "Goodbye, Walter, it was nice to meet you. (from JavaScript)",
     "Goodbye, Donny, it was nice to meet you. (from JavaScript)",
