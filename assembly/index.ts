@@ -70,7 +70,8 @@ let top: u32 = 0;
 let pending: u32 = 0;
 let inUse: u32 = 0; // records handed out and not yet freed
 let pageLimit: i32 = 65536; // the most pages the core may grow to
-let runningSlot: u32 = 0; // the table slot of the guest handler last called
+/** The table slot of the guest handler called last: the one that ran, or trapped. Read by the bindings. */
+export let lastGuestSlot: u32 = 0;
 let taken: u32 = 0; // a guest registration next() stopped at (see runTaken)
 
 /** What next(true) returns when it stopped before a guest's handler: no handle is this. */
@@ -203,11 +204,11 @@ function runGuest(r: u32): void {
   release(r);
   // Restored after the call, so that after a re-entrant drain the slot is
   // still this handler's when it traps (SPEC G4).
-  let outer = runningSlot;
-  runningSlot = slot;
+  let outer = lastGuestSlot;
+  lastGuestSlot = slot;
   if (kind == GUEST) call_indirect<void>(slot, arg);
   else call_indirect<void>(slot);
-  runningSlot = outer;
+  lastGuestSlot = outer;
 }
 
 /**
@@ -272,10 +273,8 @@ export function pushGuest(owner: u32, slot: u32, arg: i32, takesArg: bool): i32 
  * another of its functions (SPEC G6); O(pending), and only then.
  */
 export function slotPending(owner: u32, slot: u32): bool {
-  for (let r = top; r; r = get(r, OLDER)) {
-    let kind = kindOf(r);
-    if ((kind == GUEST || kind == GUEST_NO_ARG) && ownerOf(r) == owner && get(r, SLOT) == slot) return true;
-  }
+  // Only a guest's registrations on the stack carry an owner other than 0.
+  for (let r = top; r; r = get(r, OLDER)) if (ownerOf(r) == owner && get(r, SLOT) == slot) return true;
   return false;
 }
 
@@ -296,28 +295,24 @@ export function remove(owner: u32, handle: u32): i32 {
 }
 
 /**
- * Removes every pending registration of the function `key`; returns how
- * many. The key is gone afterwards: the bindings forget the function.
+ * Removes every pending registration of the function `key`. The key is
+ * gone afterwards: the bindings forget the function.
  */
-export function removeAll(key: u32): i32 {
+export function removeAll(key: u32): void {
   assert(kindOf(key) == JS || kindOf(key) == GHOST, "removeAll: not a key");
-  let removed = 0;
   let r = get(key, NEXT);
   while (r != key) {
     let next = get(r, NEXT);
     takeOffStack(r);
     release(r);
     host.released(r, false);
-    removed++;
     r = next;
   }
   if (kindOf(key) == JS) {
     takeOffStack(key);
     host.released(key, false);
-    removed++;
   }
   release(key);
-  return removed;
 }
 
 /**
@@ -393,12 +388,7 @@ export function runTaken(): void {
   if (!r) return;
   let slot = get(r, SLOT);
   runGuest(r);
-  runningSlot = slot; // for the trace line that names it
-}
-
-/** The table slot of the guest handler called last: the one that trapped. */
-export function lastGuestSlot(): i32 {
-  return <i32>runningSlot;
+  lastGuestSlot = slot; // for the trace line that names it
 }
 
 /** Number of pending registrations, of every owner. */

@@ -12,12 +12,13 @@ export interface CoreExports {
   countOf(owner: number): number;
   slotPending(owner: number, slot: number): number;
   remove(owner: number, handle: number): number;
-  removeAll(key: number): number;
+  removeAll(key: number): void;
   disposeOwner(owner: number, run: number): void;
   clear(): void;
   next(stopAtGuests: number): number;
   runTaken(): void;
-  lastGuestSlot(): number;
+  /** The table slot of the guest handler called last (a WebAssembly.Global). */
+  lastGuestSlot: { readonly value: number };
   count(): number;
   recordsInUse(): number;
   limitPages(pages: number): void;

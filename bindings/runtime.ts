@@ -237,7 +237,7 @@ export class Runtime implements Stack {
   }
 
   lastGuest(): string {
-    return this.guests.describe(this.core.lastGuestSlot());
+    return this.guests.describe(this.core.lastGuestSlot.value);
   }
 
   private push(api: string, fn: Handler, call: readonly unknown[] | ExitInfo): number {
