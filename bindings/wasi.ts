@@ -8,6 +8,7 @@
 import { instantiateWithLoader, type LoadedModule } from "./core.js";
 import { ExitRequest } from "./drain.js";
 import { missingFlag } from "./guests.js";
+import { importOptional } from "./import-optional.js";
 import { confine } from "./sandbox.js";
 import type { Runtime, WasmSource } from "./runtime.js";
 
@@ -243,10 +244,7 @@ async function shimWasi(args: string[], options: RunWasiOptions): Promise<WasiHo
   if (options.preopens && Object.keys(options.preopens).length > 0) {
     throw new WasiError("preopens need node:wasi: browser_wasi_shim has no access to host directories");
   }
-  // An optional peer, imported by a name bundlers leave alone: an app that
-  // never runs WASI programs on it bundles without it.
-  const optionalPeer = "@bjorn3/browser_wasi_shim";
-  const shim = (await import(/* @vite-ignore */ /* webpackIgnore: true */ optionalPeer)) as typeof import("@bjorn3/browser_wasi_shim");
+  const shim = (await importOptional("@bjorn3/browser_wasi_shim")) as typeof import("@bjorn3/browser_wasi_shim");
   const env = Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`);
   const fds = [
     new shim.OpenFile(new shim.File([])),

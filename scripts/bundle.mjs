@@ -5,7 +5,7 @@
 // and syntax, not names, so stack traces still read, in lines of about 100
 // characters: Node prints the source line of an uncaught error, and a
 // user's TypeError from the API should cost a few short lines of stderr.
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 
 const common = {
@@ -26,9 +26,11 @@ await build({
   outfile: "build/index.js",
   platform: "neutral",
   loader: { ".wasm": "binary" },
-  external: ["node:*", "@bjorn3/browser_wasi_shim"],
+  external: ["node:*", "./import-optional.js"],
   banner: { js: `${generated} Bundles @assemblyscript/loader (Apache-2.0).` },
 });
+copyFileSync("bindings/import-optional.js", "build/import-optional.js");
+
 // The Pyodide entry, like the command, uses build/index.js's runtime.
 await build({
   ...common,

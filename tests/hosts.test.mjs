@@ -134,6 +134,7 @@ inChromium("a handler registered by a Wasm guest writes to localStorage on pageh
   const files = {
     "/": [file("tests/fixtures/page/index.html"), "text/html"],
     "/build/index.js": [file("build/index.js"), "text/javascript"],
+    "/build/import-optional.js": [file("build/import-optional.js"), "text/javascript"],
     "/guest.wasm": [file(NATIVE.c.prebuilt), "application/wasm"],
   };
   await inPage(files, async (page, base) => {
@@ -152,8 +153,11 @@ inChromium("a handler registered by a Wasm guest writes to localStorage on pageh
 
 inChromium("bundled by esbuild for the browser with no flags or externals, it runs its handlers on pagehide", async () => {
   const { build } = await import("esbuild");
-  const bundled = await build({ entryPoints: [fixture("page/app.js")], bundle: true, platform: "browser", format: "esm", write: false, logLevel: "silent" });
+  const bundled = await build({ entryPoints: [fixture("page/app.js")], bundle: true, platform: "browser", format: "esm", write: false, logLevel: "silent", metafile: true });
   assert.equal(bundled.warnings, []);
+  // Nothing of Node's or of the optional WASI shim was pulled in, though the shim is installed here.
+  const inputs = Object.keys(bundled.metafile.inputs);
+  assert.equal(inputs.filter((input) => input.includes("browser_wasi_shim") || input.startsWith("node:")), []);
   const files = {
     "/": ['<!doctype html><title>loading</title><script type="module" src="/app.js"></script>', "text/html"],
     "/app.js": [bundled.outputFiles[0].text, "text/javascript"],

@@ -1,0 +1,1 @@
+export declare const importOptional: (name: string) => Promise<unknown>;
