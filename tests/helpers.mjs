@@ -6,9 +6,9 @@ import { fileURLToPath } from "node:url";
 
 export const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-/** Runs `node <fixture> ...args` to completion: { stdout, stderr, code, signal }. */
-export function runFixture(name, args = [], options = {}) {
-  const child = spawnSync(process.execPath, [fixture(name), ...args], {
+/** Runs `node <script> ...args` to completion: { stdout, stderr, code, signal }. */
+export function runNode(script, args = [], options = {}) {
+  const child = spawnSync(process.execPath, [script, ...args], {
     encoding: "utf8",
     timeout: 30_000,
     ...options,
@@ -17,25 +17,38 @@ export function runFixture(name, args = [], options = {}) {
   return { stdout: child.stdout, stderr: child.stderr, code: child.status, signal: child.signal };
 }
 
+/** Runs `node <fixture> ...args` to completion: { stdout, stderr, code, signal }. */
+export const runFixture = (name, args = [], options = {}) => runNode(fixture(name), args, options);
+
+/**
+ * Starts `node <fixture> ...args`, collecting what it prints: `output`
+ * holds stdout and stderr so far; `ended` resolves to
+ * { stdout, stderr, code, signal } when it has ended.
+ */
+export function spawnFixture(name, args = []) {
+  const child = spawn(process.execPath, [fixture(name), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const output = { stdout: "", stderr: "" };
+  child.stdout.setEncoding("utf8").on("data", (d) => (output.stdout += d));
+  child.stderr.setEncoding("utf8").on("data", (d) => (output.stderr += d));
+  const ended = new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ ...output, code, signal }));
+  });
+  return { child, output, ended };
+}
+
 /**
  * Starts a fixture. `ready` resolves once its stdout says "ready";
  * `waitFor(text)` once it says `text`; `ended` when it has ended.
  */
 export function startFixture(name, args = []) {
-  const child = spawn(process.execPath, [fixture(name), ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
-  child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
-  const ended = new Promise((resolve) =>
-    child.on("close", (code, signal) => resolve({ stdout, stderr, code, signal })),
-  );
+  const { child, output, ended } = spawnFixture(name, args);
   const waitFor = (text) =>
     new Promise((resolve, reject) => {
-      const check = () => stdout.includes(text) && resolve();
+      const check = () => output.stdout.includes(text) && resolve();
       check();
       child.stdout.on("data", check);
-      child.on("close", () => reject(new Error(`fixture ended before printing ${text}:\n${stdout}\n${stderr}`)));
+      child.on("close", () => reject(new Error(`fixture ended before printing ${text}:\n${output.stdout}\n${output.stderr}`)));
     });
   return { child, ready: waitFor("ready"), waitFor, ended };
 }

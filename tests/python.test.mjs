@@ -3,23 +3,12 @@
 // processes are started together, two at a time, before the assertions.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fixture, lines } from "./helpers.mjs";
+import { lines, spawnFixture } from "./helpers.mjs";
 
-function python(scenario, ...args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fixture("python.mjs"), scenario, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ stdout, stderr, code }));
-  });
-}
+const python = (scenario, ...args) => spawnFixture("python.mjs", [scenario, ...args]).ended;
 
 /** Runs the jobs (functions returning promises) two at a time, in order; resolves to their results. */
 async function twoAtATime(jobs) {

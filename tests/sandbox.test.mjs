@@ -3,23 +3,16 @@
 // node:wasi runner passes, `wasm-atexit run` passes too.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NATIVE } from "./guests/build.mjs";
-import { fixture, lines } from "./helpers.mjs";
+import { lines, runFixture, runNode } from "./helpers.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cli = join(root, "build", "cli.js");
 const files = join(root, NATIVE["c file program"].prebuilt);
-
-function run(command, args, options = {}) {
-  const r = spawnSync(process.execPath, [command, ...args], { encoding: "utf8", timeout: 30_000, ...options });
-  if (r.error) throw r.error;
-  return { stdout: r.stdout, stderr: r.stderr, code: r.status };
-}
 
 const Sandbox = suite("W6: --dir is a sandbox");
 
@@ -44,7 +37,7 @@ Sandbox.before.each(() => {
 });
 Sandbox.after.each(() => rmSync(top, { recursive: true, force: true }));
 
-const probe = (...ops) => run(cli, ["run", files, "--dir", `${box}::/box`, "--", ...ops]);
+const probe = (...ops) => runNode(cli, ["run", files, "--dir", `${box}::/box`, "--", ...ops]);
 
 Sandbox("no path reaches outside: absolute, .., links in the middle or at the end; each fails with NOTCAPABLE", () => {
   const r = probe(
@@ -137,12 +130,12 @@ Sandbox("a link the program makes itself cannot lead out either", () => {
 Sandbox("a directory with a link in its own path is confined to where the link leads", () => {
   const alias = join(top, "alias-of-box");
   symlinkSync(box, alias);
-  const r = run(cli, ["run", files, "--dir", `${alias}::/box`, "--", "read", "/box/in.txt", "read", "/box/sub/up/secret.txt"]);
+  const r = runNode(cli, ["run", files, "--dir", `${alias}::/box`, "--", "read", "/box/in.txt", "read", "/box/sub/up/secret.txt"]);
   assert.equal(lines(r.stdout), ["read /box/in.txt: inside", "read /box/sub/up/secret.txt: Capabilities insufficient"]);
 });
 
 Sandbox("runWasi({ preopens }) is confined the same way", () => {
-  const r = run(fixture("sandbox.mjs"), [files, box]);
+  const r = runFixture("sandbox.mjs", [files, box]);
   assert.equal(lines(r.stdout), ["read /box/in.txt: inside", "read /box/top/secret.txt: Capabilities insufficient", "exit 0"]);
 });
 
@@ -183,8 +176,8 @@ function passes(test, runner) {
     const env = Object.entries(test.env ?? {}).map(([key, value]) => `${key}=${value}`);
     const r =
       runner === "wasm-atexit"
-        ? run(cli, ["run", test.wasm, ...preopens.flatMap((host) => ["--dir", `${host}::/`]), ...env.flatMap((pair) => ["--env", pair]), "--", ...args])
-        : run(fixture("plain-wasi.mjs"), [test.wasm, JSON.stringify({ args, env: test.env ?? {}, preopens: dir ? { "/": dir } : {} })]);
+        ? runNode(cli, ["run", test.wasm, ...preopens.flatMap((host) => ["--dir", `${host}::/`]), ...env.flatMap((pair) => ["--env", pair]), "--", ...args])
+        : runFixture("plain-wasi.mjs", [test.wasm, JSON.stringify({ args, env: test.env ?? {}, preopens: dir ? { "/": dir } : {} })]);
     return r.code === (test.exit_code ?? 0) && r.stdout.startsWith(test.stdout ?? "");
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NATIVE, buildAssemblyScript } from "./guests/build.mjs";
-import { lines, runFixture } from "./helpers.mjs";
+import { lines, runFixture, runNode } from "./helpers.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "wasm-atexit-wasi-"));
@@ -19,14 +19,7 @@ const program = NATIVE["c WASI program"].prebuilt;
 const clib = NATIVE["c WASI library"].prebuilt;
 
 /** Runs the command (build/cli.js) from the repository root. */
-function command(args, env = {}) {
-  const r = spawnSync(process.execPath, [join(root, "build", "cli.js"), ...args], {
-    cwd: root,
-    encoding: "utf8",
-    env: { ...process.env, ...env },
-  });
-  return { stdout: r.stdout, stderr: r.stderr, code: r.status };
-}
+const command = (args, env = {}) => runNode(join(root, "build", "cli.js"), args, { cwd: root, env: { ...process.env, ...env } });
 const runProgram = (how, extra = [], env) =>
   command(["run", program, "--link", `clib=${clib}`, "--link", `aslib=${aslib}`, ...extra, "--", how], env);
 
@@ -144,14 +137,14 @@ const Demo = suite("the demo (npm start)");
 Demo("runs twice; each participant's counter advances by exactly one per run, in one LIFO order; the library is built once", () => {
   const data = join(dir, "demo-data");
   const library = join(root, "build", "demo", "counter-as.wasm");
-  const run = () => spawnSync(process.execPath, [join(root, "demo", "start.mjs"), data], { cwd: root, encoding: "utf8" });
+  const run = () => runNode(join(root, "demo", "start.mjs"), [data], { cwd: root });
   const counters = () => ["js", "py", "as", "c"].map((who) => Number(readFileSync(join(data, `counter-${who}`), "utf8")));
   const first = run();
-  assert.is(first.status, 0, first.stderr);
+  assert.is(first.code, 0, first.stderr);
   assert.equal(counters(), [1, 1, 1, 1]);
   const built = statSync(library).mtimeMs;
   const second = run();
-  assert.is(second.status, 0, second.stderr);
+  assert.is(second.code, 0, second.stderr);
   assert.equal(counters(), [2, 2, 2, 2]);
   assert.is(statSync(library).mtimeMs, built, "the second run reuses the AssemblyScript library");
   const output = lines(second.stdout).filter((line) => !line.startsWith("(Pyodide loaded"));
