@@ -9,7 +9,7 @@
 // every exit and go with `dispose(guest)`, exactly as a C guest's do.
 
 import { createGuest, dispose, type Guest, type GuestOptions } from "./index.js";
-import { ERR_QUOTA } from "./errors.js";
+import { ERR_DISPOSED, ERR_QUOTA } from "./errors.js";
 
 /** What linkPyodide needs of a Pyodide instance (from `loadPyodide()`). */
 export interface PyodideLike {
@@ -174,11 +174,11 @@ export function linkPyodide(pyodide: PyodideLike, options: GuestOptions = {}): G
     register: (token: number) => register(TRAMPOLINE_INDEX, token),
     unregister: (handle: number) => unregister(handle),
     refused: (code: number) => {
-      throw new RangeError(
-        code === ERR_QUOTA
-          ? `wasm-atexit: atexit.register: guest "${guest.name}" has ${guest.quota} handlers pending, its quota`
-          : `wasm-atexit: atexit.register: guest "${guest.name}" was disposed of`,
-      );
+      const why =
+        code === ERR_QUOTA ? `has ${guest.quota} handlers pending, its quota`
+        : code === ERR_DISPOSED ? "was disposed of"
+        : "cannot register: the core is out of memory";
+      throw new RangeError(`wasm-atexit: atexit.register: guest "${guest.name}" ${why}`);
     },
   };
   const install = pyodide.runPython(INSTALL) as (host: object, name: string) => (token: number) => unknown;

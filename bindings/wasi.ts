@@ -175,7 +175,7 @@ function failure(running: string, err: unknown): unknown {
 }
 
 async function nodeWasi(args: string[], options: RunWasiOptions): Promise<WasiHost> {
-  const { WASI } = await importNodeWasi();
+  const { WASI } = loadNodeWasi();
   const wasi = new WASI({
     version: "preview1",
     args,
@@ -223,9 +223,9 @@ function blockingFd(fd: number): number {
   return again;
 }
 
-// node:wasi announces itself as experimental when first imported; the
+// node:wasi announces itself as experimental when first loaded; the
 // program's stderr belongs to the program, so that one warning is held back.
-async function importNodeWasi(): Promise<typeof import("node:wasi")> {
+function loadNodeWasi(): typeof import("node:wasi") {
   const emitWarning = process.emitWarning;
   process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
     if (!String(warning).startsWith("WASI is an experimental feature")) {
