@@ -6,7 +6,7 @@ import * as assert from "uvu/assert";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lines, spawnFixture } from "./helpers.mjs";
+import { lines, signalFixture, spawnFixture } from "./helpers.mjs";
 
 const python = (scenario, ...args) => spawnFixture("python.mjs", [scenario, ...args]).ended;
 
@@ -98,6 +98,13 @@ test("R12: Python's handlers run at process.exit(), at an uncaught error and at 
   assert.is(results.uncaught.code, 1);
   assert.equal(lines(results["js-exit-from-python"].stdout), ["python: at js.process.exit", "js: after the link", "js: oldest"]);
   assert.is(results["js-exit-from-python"].code, 6);
+});
+
+test("H1: SIGTERM beside the real signal-exit runs Python's handlers among everyone's; the process ends by the signal", async () => {
+  const r = await signalFixture("python.mjs", "signal", { grace: 10_000 });
+  assert.equal(lines(r.stdout), ["ready", "python: at SIGTERM", "js: after the link", "js: oldest", "signal-exit callback null SIGTERM"]);
+  assert.is(r.stderr, "");
+  assert.is(r.signal, "SIGTERM");
 });
 
 test("linkPyodide rejects what is not a Pyodide, and a Pyodide linked twice", async () => {
