@@ -1,59 +1,51 @@
 // The wasm-atexit core: the one last-in-first-out stack of pending exit
 // handlers, shared by JavaScript and every Wasm guest, and the drain. The
 // bindings keep the JavaScript values the core cannot hold (functions,
-// argument lists); every decision about what is pending and in which order
-// it runs is made here.
+// argument lists), by handle; every decision about what is pending and in
+// which order it runs is made here.
 //
-// Memory layout. Everything the core owns is a 24-byte record in linear
-// memory, record `r` at `base + r * 24`; record 0 is never used, so 0 means
-// "none" in every link. A handle is a record index. What the six words hold
-// depends on the kind, in the low 4 bits of TAG:
+// Memory layout. Everything the core owns is a 20-byte record in linear
+// memory, record `r` at `base + r * 20`; record 0 is never used, so 0 means
+// "none" in every link. A handle is a record index. What the five words
+// hold depends on the kind, in the low 4 bits of TAG:
 //
 //   registration    +0 OLDER   the registration below on the stack (0: bottom)
 //   (JS, GUEST,     +4 NEWER   the registration above (0: top)
-//   GUEST_NO_ARG)   +8 PREV    JS: ring of the same function's registrations;
-//                              guest: ARG, the argument for the handler
-//                   +12 NEXT   JS: ring, next
-//                   +16 TAG    kind | owner << 4
-//                   +20 KEY    JS: the function's key (the record anchoring
-//                              its ring); guest: SLOT, the handler's index in
-//                              the core's function table
-//   GHOST           a JS key whose own registration is gone (see below)
-//   OWNER           one per guest: +0 COUNT pending, +4 QUOTA, +8 LEFT (while
-//                   disposing: registrations still to run), +16 TAG
+//   GUEST_NO_ARG)   +8 TAG     kind | owner << 4 (JavaScript is owner 0)
+//                   +12 SLOT   guest: the handler's index in the core's table
+//                   +16 ARG    guest: the argument for the handler
+//   OWNER           one per guest: +0 COUNT pending, +4 QUOTA, +8 TAG,
+//                   +12 LEFT (while disposing: registrations still to run)
 //   FREE            +0 links the free list
 //
-// Rings make `unregister(fn)` cost O(registrations of fn), never a scan of
-// the stack (SPEC R5), and removing one handle O(1). A function's key is the
-// record of its first registration. When that registration leaves the stack
-// while later ones of the same function are still pending, its record stays
-// behind as a GHOST that anchors the ring, so keys never move; the ghost is
-// freed with the ring's last member.
+// JavaScript crosses into the core in batches (SPEC P1, P2). Registering
+// takes handles from a RANGE of fresh records reserved beforehand, with no
+// call here; the bindings `link` the used part, in order, before anything
+// reads or reorders the stack. A drain `take`s several JS registrations at
+// once off the top, into BATCH; before any other call the bindings `settle`
+// it, freeing those that ran and putting the rest back on top, so a handler
+// that registers (R6), removes (R7) or drains (R8) meets the stack as if
+// they had been taken one at a time.
 //
 // Guest handlers are called from here, through this module's own table
 // (`call_indirect`), into which the bindings copy each guest function at its
-// first registration (SPEC G7). JavaScript owns owner 0.
+// first registration (SPEC G7).
 
 import { OK, ERR_NO_MEMORY, ERR_NOT_PENDING, ERR_QUOTA, ERR_DISPOSED } from "./errors";
-import { host } from "./host";
 
-const RECORD: u32 = 24;
+const RECORD: u32 = 20;
 const OLDER: u32 = 0;
 const NEWER: u32 = 4;
-const PREV: u32 = 8;
-const NEXT: u32 = 12;
-const TAG: u32 = 16;
-const KEY: u32 = 20;
-const ARG: u32 = PREV;
-const SLOT: u32 = KEY;
+const TAG: u32 = 8;
+const SLOT: u32 = 12;
+const ARG: u32 = 16;
 const COUNT: u32 = 0;
 const QUOTA: u32 = 4;
-const LEFT: u32 = 8;
+const LEFT: u32 = 12;
 
 // Kinds of record.
-const FREE: u32 = 0;
+const FREE: u32 = 0; // also a reserved record not linked yet: fresh memory is zero
 const JS: u32 = 1;
-const GHOST: u32 = 2;
 const GUEST: u32 = 3; // a guest handler taking its i32 argument
 const GUEST_NO_ARG: u32 = 4; // a guest handler taking nothing
 const OWNER: u32 = 5;
@@ -61,20 +53,27 @@ const DISPOSING: u32 = 6; // an owner whose registrations are being run or dropp
 
 const HOST_OWNER: u32 = 0;
 const PAGE: u32 = 65536;
+/** The most JS handles one `take` hands out. */
+const MAX_BATCH: u32 = 1024;
 
+/** Where `take` writes the handles it hands out, newest first. */
+export const batch: usize = memory.data(MAX_BATCH * 4);
 const base: usize = (__heap_base + 7) & ~7;
 let capacity: u32 = 0; // records that fit in the memory we have
 let fresh: u32 = 1; // the lowest record never handed out
 let freeList: u32 = 0;
 let top: u32 = 0;
 let pending: u32 = 0;
-let inUse: u32 = 0; // records handed out and not yet freed
+let inUse: u32 = 0; // records handed out and not yet freed, reserved ones not counted
 let pageLimit: i32 = 65536; // the most pages the core may grow to
+let rangeNext: u32 = 0; // the JS range: [rangeNext, rangeEnd) reserved, not linked yet
+let rangeEnd: u32 = 0;
+let handedOut: u32 = 0; // handles in BATCH not settled yet
 /** The table slot of the guest handler called last: the one that ran, or trapped. Read by the bindings. */
 export let lastGuestSlot: u32 = 0;
-let taken: u32 = 0; // a guest registration next() stopped at (see runTaken)
+let taken: u32 = 0; // a guest registration take() stopped at (see runTaken)
 
-/** What next(true) returns when it stopped before a guest's handler: no handle is this. */
+/** What take(…, true) returns when it stopped before a guest's handler: no count is this. */
 const TOOK_GUEST: i32 = i32.MIN_VALUE;
 
 // Field access. Every record index passed here is below `fresh`.
@@ -90,6 +89,9 @@ const TOOK_GUEST: i32 = i32.MIN_VALUE;
 @inline function ownerOf(r: u32): u32 {
   return get(r, TAG) >> 4;
 }
+@inline function batchEntry(i: u32): u32 {
+  return load<u32>(batch + (<usize>i << 2));
+}
 
 /** Hands out a record, growing memory when needed; 0 when it cannot. */
 function allocate(): u32 {
@@ -97,7 +99,7 @@ function allocate(): u32 {
   if (r) {
     freeList = get(r, OLDER);
   } else {
-    if (fresh >= capacity && !grow()) return 0;
+    if (!makeRoom(1)) return 0;
     r = fresh++;
   }
   inUse++;
@@ -105,17 +107,17 @@ function allocate(): u32 {
 }
 
 /**
- * Makes room for at least one more record: first in the memory the module
- * already has, then by growing it by about an eighth, so that the slack
- * stays small (SPEC P6) while growth stays amortised O(1).
+ * Makes room for `records` more fresh records: first in the memory the
+ * module already has, then by growing it by about an eighth (or what is
+ * needed), so that the slack stays small (SPEC P6) while growth stays
+ * amortised O(1).
  */
-function grow(): bool {
+function makeRoom(records: u32): bool {
   let pages = memory.size();
   capacity = recordsIn(pages);
-  if (fresh < capacity) return true;
-  let more = max(pages >> 3, 1);
-  if (pages + more > pageLimit) more = pageLimit - pages;
-  if (more <= 0 || memory.grow(more) < 0) return false;
+  if (fresh + records <= capacity) return true;
+  let more = max(pages >> 3, <i32>((<usize>(fresh + records - capacity) * RECORD + PAGE - 1) / PAGE));
+  if (pages + more > pageLimit || memory.grow(more) < 0) return false;
   capacity = recordsIn(pages + more);
   return true;
 }
@@ -152,39 +154,10 @@ function takeOffStack(r: u32): void {
   if (owner != HOST_OWNER) set(owner, COUNT, get(owner, COUNT) - 1);
 }
 
-/**
- * Frees what JS registration `r` (already off the stack) held. Returns true
- * when its function has no registration left, so the bindings can forget
- * the function.
- */
-function retire(r: u32): bool {
-  let key = get(r, KEY);
-  if (r == key) {
-    // The ring's anchor: free it only when it is alone in its ring.
-    if (get(r, NEXT) != r) {
-      set(r, TAG, GHOST);
-      return false;
-    }
-    release(r);
-    return true;
-  }
-  let prev = get(r, PREV);
-  let next = get(r, NEXT);
-  set(prev, NEXT, next);
-  set(next, PREV, prev);
-  release(r);
-  if (kindOf(key) == GHOST && get(key, NEXT) == key) {
-    release(key);
-    return true;
-  }
-  return false;
-}
-
 /** Takes pending registration `r` off the stack without running it. */
 function drop(r: u32): void {
   takeOffStack(r);
-  if (kindOf(r) == JS) host.released(r, retire(r));
-  else release(r);
+  release(r);
 }
 
 function isPending(r: u32): bool {
@@ -212,28 +185,39 @@ function runGuest(r: u32): void {
 }
 
 /**
- * Registers a JavaScript handler on top of the stack. `key` is the key of the
- * function's earlier registrations, or 0 for a function with none pending.
- * Returns the new handle (which is also the key when `key` was 0), or
- * ERR_NO_MEMORY with nothing changed.
+ * Reserves a range of `records` fresh records for JavaScript registrations
+ * and returns its first handle; the bindings hand out the handles in order
+ * and `link` them. Returns 0 when freed records wait to be reused (the
+ * bindings then `pushJs` one at a time, so memory is not lost to a program
+ * that registers and removes for ever), ERR_NO_MEMORY when memory cannot
+ * grow. The previous range must be linked up to its end.
  */
-export function pushJs(key: u32): i32 {
+export function reserve(records: u32): i32 {
+  assert(rangeNext == rangeEnd, "reserve: the range is not linked");
+  if (freeList) return 0;
+  if (!makeRoom(records)) return ERR_NO_MEMORY;
+  rangeNext = fresh;
+  fresh += records;
+  rangeEnd = fresh;
+  return <i32>rangeNext;
+}
+
+/** Pushes the range's handles below `upTo` that are not linked yet on top of the stack, oldest first. */
+export function link(upTo: u32): void {
+  assert(upTo >= rangeNext && upTo <= rangeEnd, "link: outside the range");
+  for (let r = rangeNext; r < upTo; r++) {
+    set(r, TAG, JS | (HOST_OWNER << 4));
+    pushOnTop(r);
+  }
+  inUse += upTo - rangeNext;
+  rangeNext = upTo;
+}
+
+/** Registers one JavaScript handler on top of the stack, in a freed record; the handle or ERR_NO_MEMORY. */
+export function pushJs(): i32 {
   let r = allocate();
   if (!r) return ERR_NO_MEMORY;
   set(r, TAG, JS | (HOST_OWNER << 4));
-  if (key) {
-    assert(kindOf(key) == JS || kindOf(key) == GHOST, "pushJs: not a key");
-    let next = get(key, NEXT);
-    set(key, NEXT, r);
-    set(r, PREV, key);
-    set(r, NEXT, next);
-    set(next, PREV, r);
-    set(r, KEY, key);
-  } else {
-    set(r, PREV, r);
-    set(r, NEXT, r);
-    set(r, KEY, r);
-  }
   pushOnTop(r);
   return <i32>r;
 }
@@ -295,27 +279,6 @@ export function remove(owner: u32, handle: u32): i32 {
 }
 
 /**
- * Removes every pending registration of the function `key`. The key is
- * gone afterwards: the bindings forget the function.
- */
-export function removeAll(key: u32): void {
-  assert(kindOf(key) == JS || kindOf(key) == GHOST, "removeAll: not a key");
-  let r = get(key, NEXT);
-  while (r != key) {
-    let next = get(r, NEXT);
-    takeOffStack(r);
-    release(r);
-    host.released(r, false);
-    r = next;
-  }
-  if (kindOf(key) == JS) {
-    takeOffStack(key);
-    host.released(key, false);
-  }
-  release(key);
-}
-
-/**
  * Disposes of a guest (SPEC G5, C's __cxa_finalize): takes all its pending
  * registrations off the stack, then runs them newest first, or drops them,
  * and frees the owner. The guest can register nothing from the start. If a
@@ -355,23 +318,38 @@ export function clear(): void {
 }
 
 /**
- * The drain's step. Takes the newest pending registration off the stack and
- * frees its record; a guest's handler is called right here, and the loop
- * goes on. A JavaScript one is handed to the bindings to call: its handle,
- * negated when it was its function's last registration (the bindings may
- * forget the function); 0 when nothing is pending. As each registration
- * leaves the stack before it is called, a handler that registers (SPEC R6),
- * removes (R7), re-enters the drain (R8), throws or traps (R9) finds the
- * stack consistent, and nothing can run twice.
+ * The drain's step. Takes the newest pending registrations off the stack.
+ * A guest's handler is called right here (its record freed first), and the
+ * loop goes on. JavaScript ones are handed to the bindings to call: up to
+ * `max` of them, all JS, newest first, written to BATCH; returns how many,
+ * 0 when nothing is pending. As each registration leaves the stack before
+ * it is called, a handler that registers (SPEC R6), removes (R7), re-enters
+ * the drain (R8), throws or traps (R9) finds the stack consistent, and
+ * nothing can run twice.
  *
  * With `stopAtGuests` (tracing), it stops before a guest's handler too and
  * returns TOOK_GUEST; the bindings then time `runTaken()`.
  */
-export function next(stopAtGuests: bool): i32 {
+export function take(max: u32, stopAtGuests: bool): i32 {
+  assert(handedOut == 0 && max <= MAX_BATCH, "take: a batch is out");
   let r: u32;
   while ((r = top)) {
+    if (kindOf(r) == JS) {
+      // The batch stays chained by OLDER, as on the stack: settle frees or
+      // puts back whole runs of it without walking it again.
+      let n: u32 = 0;
+      do {
+        store<u32>(batch + (<usize>n << 2), r);
+        n++;
+        r = get(r, OLDER);
+      } while (n < max && r && kindOf(r) == JS);
+      top = r;
+      if (r) set(r, NEWER, 0);
+      pending -= n;
+      handedOut = n;
+      return <i32>n;
+    }
     takeOffStack(r);
-    if (kindOf(r) == JS) return retire(r) ? -<i32>r : <i32>r;
     if (stopAtGuests) {
       taken = r;
       return TOOK_GUEST;
@@ -381,7 +359,33 @@ export function next(stopAtGuests: bool): i32 {
   return 0;
 }
 
-/** Runs the guest registration next(true) stopped at. */
+/**
+ * Ends the batch `take` handed out: frees the first `ran` handles (called,
+ * or being called), and puts the rest back on top of the stack in their
+ * order. The bindings call it before anything else touches the stack, so
+ * the stack is still as `take` left it.
+ */
+export function settle(ran: u32): void {
+  let n = handedOut;
+  handedOut = 0;
+  if (ran) {
+    for (let i: u32 = 0; i < ran; i++) set(batchEntry(i), TAG, FREE);
+    set(batchEntry(ran - 1), OLDER, freeList);
+    freeList = batchEntry(0);
+    inUse -= ran;
+  }
+  if (ran < n) {
+    let newest = batchEntry(ran);
+    let oldest = batchEntry(n - 1);
+    assert(get(oldest, OLDER) == top, "settle: the stack changed");
+    set(newest, NEWER, 0);
+    if (top) set(top, NEWER, oldest);
+    top = newest;
+    pending += n - ran;
+  }
+}
+
+/** Runs the guest registration take(…, true) stopped at. */
 export function runTaken(): void {
   let r = taken;
   taken = 0;

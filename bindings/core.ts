@@ -4,19 +4,23 @@
 
 import type * as Loader from "@assemblyscript/loader";
 
-/** The core's exports (assembly/index.ts); handles and keys are record indices. */
+/** The core's exports (assembly/index.ts); handles are record indices. */
 export interface CoreExports {
-  pushJs(key: number): number;
+  reserve(records: number): number;
+  link(upTo: number): void;
+  pushJs(): number;
   newOwner(quota: number): number;
   pushGuest(owner: number, slot: number, arg: number, takesArg: number): number;
   countOf(owner: number): number;
   slotPending(owner: number, slot: number): number;
   remove(owner: number, handle: number): number;
-  removeAll(key: number): void;
   disposeOwner(owner: number, run: number): void;
   clear(): void;
-  next(stopAtGuests: number): number;
+  take(max: number, stopAtGuests: number): number;
+  settle(ran: number): void;
   runTaken(): void;
+  /** Where `take` writes the handles it hands out (a WebAssembly.Global). */
+  batch: { readonly value: number };
   /** The table slot of the guest handler called last (a WebAssembly.Global). */
   lastGuestSlot: { readonly value: number };
   count(): number;
@@ -36,20 +40,15 @@ export interface FunctionTable {
   set(index: number, value: Function | null): void;
 }
 
-/** What next(1) returns when it stopped before a guest's handler (assembly/index.ts). */
+/** What take(…, 1) returns when it stopped before a guest's handler (assembly/index.ts). */
 export const TOOK_GUEST = -2147483648;
-
-/** What the core calls back (assembly/host.ts). */
-export interface CoreHost {
-  released(handle: number, lastOfFunction: number): void;
-}
 
 let compiled: WebAssembly.Module | undefined;
 
-// require(), not import: the bundler turns these into modules evaluated on
-// first use rather than at import, which keeps importing the package cheap
-// (SPEC P4); the loader builds a TextDecoder as soon as it is evaluated.
-const loader = (): typeof Loader => require("@assemblyscript/loader") as typeof Loader;
+// A dependency imported by the first instantiate(), not bundled: importing
+// the package then parses none of it (SPEC P4).
+let loaderModule: Promise<typeof Loader> | undefined;
+const loader = (): Promise<typeof Loader> => (loaderModule ??= import("@assemblyscript/loader"));
 
 /** A module instantiated through the loader (typed without the WebAssembly lib); `E` types its exports. */
 export interface LoadedModule<E extends object = Record<string, unknown>> {
@@ -75,7 +74,8 @@ export async function instantiateWithLoader<E extends object = Record<string, un
   // instantiated asynchronously, the loader's synchronous path is used:
   // its asynchronous one checks for a Response.
   const onMainThread = typeof (globalThis as { document?: unknown }).document !== "undefined";
-  const loaded = onMainThread ? await loader().instantiate(module, imports as never) : loader().instantiateSync(module, imports as never);
+  const { instantiate, instantiateSync } = await loader();
+  const loaded = onMainThread ? await instantiate(module, imports as never) : instantiateSync(module, imports as never);
   return loaded as unknown as LoadedModule<E>;
 }
 
@@ -89,11 +89,11 @@ async function compile(source: unknown): Promise<WebAssembly.Module> {
   return WebAssembly.compile(source as BufferSource);
 }
 
-export function loadCore(host: CoreHost): CoreExports {
+export function loadCore(): CoreExports {
   compiled ??= new WebAssembly.Module(require("../build/core.wasm") as Uint8Array<ArrayBuffer>);
-  // The release core imports only host.released (asconfig.json: no abort,
-  // no runtime), so it needs no loader: evaluating the loader would cost
-  // the first registration about 3 ms (SPEC P4).
-  const instance = new WebAssembly.Instance(compiled, { host: host as unknown as WebAssembly.ModuleImports });
+  // The release core imports nothing (asconfig.json: no abort, no
+  // runtime), so it needs no loader, whose evaluation alone costs about
+  // 3 ms (SPEC P4).
+  const instance = new WebAssembly.Instance(compiled, {});
   return instance.exports as unknown as CoreExports;
 }

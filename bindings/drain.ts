@@ -25,19 +25,34 @@ export class ExitRequest {
 }
 
 /**
- * Marks an `onExit` registration, whose callback gets the exit code, the
- * signal and the reason instead of stored arguments. A fresh instance per
- * registration doubles as the remover's proof that its registration is still
- * the one behind the handle (records are reused once freed).
+ * A registration's call, when it is not its function called with nothing:
+ * `fn(...args)`, or with `args` null an `onExit` callback, which gets the
+ * exit code, the signal and the reason. A fresh instance per registration
+ * doubles as the remover's proof that its handle is still this
+ * registration's (handles are reused once freed).
  */
-export class ExitInfo {}
+export class Call {
+  constructor(
+    readonly fn: Handler,
+    readonly args: readonly unknown[] | null,
+  ) {}
+}
+
+/** What a registration calls: its function with no arguments, or a Call. */
+export type Entry = Handler | Call;
+
+export function functionOf(entry: Entry): Handler {
+  return typeof entry === "function" ? entry : entry.fn;
+}
 
 /** What a drain needs of the stack: the Runtime implements it over the core. */
 export interface Stack {
-  /** The core's drain step (`next` in assembly/index.ts); 0 when nothing is pending. */
-  next(stopAtGuests: boolean): number;
-  /** The JS handler behind what `next` returned, its registration forgotten. */
-  takeJs(next: number): { fn: Handler; call: readonly unknown[] | ExitInfo };
+  /**
+   * What the next JS registration calls, the registration forgotten, after
+   * the core has run the guest handlers above it; 0 when nothing is
+   * pending; TOOK_GUEST when, with `stopAtGuests`, a guest's handler is next.
+   */
+  next(stopAtGuests: boolean): Entry | number;
   /** Runs the guest handler `next(true)` stopped at. */
   runTaken(): void;
   /** Names the guest handler called last: the one that ran, or trapped. */
@@ -73,10 +88,14 @@ interface Started {
 // Handlers being called synchronously right now, across nested drains: an
 // exit() made while this is above 0 comes from a handler.
 let syncDepth = 0;
+// The scope of the awaited handler whose promise carries none (see step).
+let untracked: HandlerScope | undefined;
 
 /** Whether the code calling the host's exit function right now is an exit handler (SPEC R10, H2). */
 export function calledFromHandler(carrier: ScopeCarrier | undefined): boolean {
-  return syncDepth > 0 || carrier?.current()?.live === true;
+  if (syncDepth > 0) return true;
+  const scope = carrier?.current();
+  return scope === undefined ? untracked?.live === true : scope.live;
 }
 
 /**
@@ -86,10 +105,6 @@ export function calledFromHandler(carrier: ScopeCarrier | undefined): boolean {
 export function exitCodeAfter(drain: Drain, code: number): number {
   return drain.failed && (code & 0xff) === 0 ? 1 : code;
 }
-
-// Shared by every registration without arguments, so that those keep no
-// array of their own alive until exit.
-export const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
 export class Drain {
   /** Whether a handler failed; `error` is the last thing one threw. */
@@ -147,8 +162,7 @@ export class Drain {
       this.reports.notice(`exit handler ${name} was cut short: the process is exiting before its promise settled`);
     }
     const unawaited: string[] = [];
-    for (let step; (step = this.step(false)) !== DONE; ) {
-      if (!step) continue;
+    for (let step; (step = this.runUntilPromise(false)) !== DONE; ) {
       unawaited.push(step.name);
       void step.settled.then((outcome) => {
         if (outcome !== RAN && !ExitRequest.is(outcome.thrown)) this.reports.failure(step.name, outcome.thrown);
@@ -173,8 +187,7 @@ export class Drain {
       timer = setTimeout(() => resolve(DEADLINE), Math.max(0, deadline - performance.now()));
     });
     try {
-      for (let step; !this.takenOver && (step = this.step(true)) !== DONE; ) {
-        if (!step) continue;
+      for (let step; !this.takenOver && (step = this.runUntilPromise(true)) !== DONE; ) {
         this.awaited = true;
         this.waitingFor = step;
         const outcome = await Promise.race([step.settled, expired]);
@@ -206,70 +219,106 @@ export class Drain {
   }
 
   /**
-   * One step: lets the core run guest handlers and hand out the next JS
-   * one, and calls it. Returns DONE when nothing is pending, the handler
-   * when it returned a promise, else undefined.
+   * Runs handlers, in the order the core hands them out, until one returns
+   * a promise (returned: to be awaited, or left running) or nothing is
+   * pending (DONE). Each is settled here: it ran, failed (R9), or asked to
+   * exit (R10). The common handler, a function that returns nothing, costs
+   * its call and little more: it is not even named unless it fails or
+   * tracing is on (SPEC P2).
    */
-  private step(awaiting: boolean): Started | typeof DONE | undefined {
-    const { tracing } = this;
-    let next: number;
-    try {
-      // Runs guest handlers itself (unless tracing); a trap in one unwinds to here.
-      next = this.stack.next(tracing);
-    } catch (err) {
-      this.settle(this.stack.lastGuest(), err);
-      return undefined;
-    }
-    if (next === 0) return DONE;
-    if (next === TOOK_GUEST) {
-      const start = performance.now();
-      let thrown: unknown;
-      let failed = false;
-      try {
-        this.stack.runTaken();
-      } catch (err) {
-        failed = true;
-        thrown = err;
-      }
-      this.ended(this.stack.lastGuest(), start, thrown, "ran", failed);
-      return undefined;
-    }
-    const { fn, call } = this.stack.takeJs(next);
-    const name = handlerName(fn);
-    const start = tracing ? performance.now() : 0;
-    const scope: HandlerScope = { live: true };
-    let result: unknown;
+  private runUntilPromise(awaiting: boolean): Started | typeof DONE {
+    const { stack, tracing } = this;
+    const carrier = awaiting ? this.carrier : undefined;
+    // exit() from here on, a guest's handler's included, is a handler's (R10).
     syncDepth++;
     try {
-      const invoke = (): unknown =>
-        call instanceof ExitInfo
-          ? fn(this.code, this.signal, this.reason)
-          : call.length === 0
-            ? fn() // a spread call costs more, even of nothing
-            : fn(...call);
-      result = awaiting && this.carrier ? this.carrier.run(scope, invoke) : invoke();
-    } catch (err) {
-      scope.live = false;
-      this.ended(name, start, err, "ran", true);
-      return undefined;
+      for (;;) {
+        let next: Entry | number;
+        try {
+          // Runs guest handlers itself (unless tracing); a trap in one unwinds to here.
+          next = stack.next(tracing);
+        } catch (err) {
+          this.settle(stack.lastGuest(), err);
+          continue;
+        }
+        if (typeof next === "number") {
+          if (next === 0) return DONE;
+          this.runTakenGuest();
+          continue;
+        }
+        const entry = next;
+        const start = tracing ? performance.now() : 0;
+        // Only an async function's awaits carry its scope (AsyncLocalStorage
+        // costs every handler it wraps, and its first use most of a
+        // millisecond); another handler's promise is tracked by `untracked`.
+        const scope = carrier !== undefined && isAsyncFunction(functionOf(entry)) ? { live: true } : undefined;
+        let result: unknown;
+        try {
+          result = scope ? carrier!.run(scope, () => this.call(entry)) : typeof entry === "function" ? entry() : this.call(entry);
+        } catch (err) {
+          if (scope) scope.live = false;
+          this.ended(entry, start, err, "ran", true);
+          continue;
+        }
+        if ((typeof result === "object" && result !== null) || typeof result === "function") {
+          const started = this.started(entry, start, result, awaiting, scope);
+          if (started) return started;
+        } else {
+          if (scope) scope.live = false;
+          if (tracing) this.ended(entry, start, undefined, "ran");
+        }
+      }
     } finally {
       syncDepth--;
     }
-    const settled = awaitable(result);
-    if (settled === undefined || !(settled instanceof Promise)) {
-      scope.live = false;
-      this.ended(name, start, settled?.thrown, "ran", settled !== undefined);
-      return undefined;
-    }
-    if (!awaiting) {
-      scope.live = false;
-      if (tracing) this.trace(name, start, "returned a promise this exit cannot await, after");
-    }
-    return { name, start, scope, settled };
   }
 
-  // Settles and traces the end of one handler.
-  private ended(name: string, start: number, thrown: unknown, how: "ran" | "settled", failed = false): void {
+  /** A handler returned an object: a promise to await or leave running, or nothing of the kind. */
+  private started(entry: Entry, start: number, result: object, awaiting: boolean, scope: HandlerScope | undefined): Started | undefined {
+    const settled = awaitable(result);
+    if (settled === undefined || !(settled instanceof Promise)) {
+      if (scope) scope.live = false;
+      this.ended(entry, start, settled?.thrown, "ran", settled !== undefined);
+      return undefined;
+    }
+    const name = handlerName(functionOf(entry));
+    if (!awaiting) {
+      if (this.tracing) this.trace(name, start, "returned a promise this exit cannot await, after");
+      return { name, start, scope: { live: false }, settled };
+    }
+    if (scope) return { name, start, scope, settled };
+    // Not an async function: what its promise runs carries no scope, so an
+    // exit() outside every handler's scope is taken as this one's while it
+    // is awaited.
+    untracked = { live: true };
+    return { name, start, scope: untracked, settled };
+  }
+
+  private call(entry: Entry): unknown {
+    if (typeof entry === "function") return entry();
+    const { fn, args } = entry;
+    if (args === null) return fn(this.code, this.signal, this.reason);
+    return fn(...args);
+  }
+
+  private runTakenGuest(): undefined {
+    const start = performance.now();
+    let thrown: unknown;
+    let failed = false;
+    try {
+      this.stack.runTaken();
+    } catch (err) {
+      failed = true;
+      thrown = err;
+    }
+    this.ended(this.stack.lastGuest(), start, thrown, "ran", failed);
+    return undefined;
+  }
+
+  // Settles and traces the end of one handler (a JS one named only now, when needed).
+  private ended(handler: Entry | string, start: number, thrown: unknown, how: "ran" | "settled", failed = false): void {
+    if (!failed && !this.tracing) return;
+    const name = typeof handler === "string" ? handler : handlerName(functionOf(handler));
     if (failed) this.settle(name, thrown);
     if (!this.tracing) return;
     if (!failed) this.trace(name, start, `${how} in`);
@@ -280,6 +329,17 @@ export class Drain {
   /** One trace line: `<handler> <how> <milliseconds since start><after>`. */
   private trace(name: string, start: number, how: string, after = ""): void {
     this.reports.trace(`${name} ${how} ${(performance.now() - start).toFixed(3)} ms${after}`);
+  }
+}
+
+const AsyncFunction: unknown = Object.getPrototypeOf(async () => {});
+
+/** Whether `fn` is an async function (bound, or behind a Proxy, too); a revoked Proxy is not. */
+function isAsyncFunction(fn: Handler): boolean {
+  try {
+    return Object.getPrototypeOf(fn) === AsyncFunction;
+  } catch {
+    return false;
   }
 }
 

@@ -108,7 +108,12 @@ export class Guests {
   private readonly slots: (Slot | undefined)[] = [];
   private readonly freeSlots: number[] = [];
 
-  constructor(readonly core: CoreExports) {}
+  /** `core` settles a drain's batch and links pending registrations before each use (runtime.ts). */
+  constructor(private readonly coreInOrder: () => CoreExports) {}
+
+  get core(): CoreExports {
+    return this.coreInOrder();
+  }
 
   create(options: GuestOptions = {}): Guest {
     const name = options.name ?? `guest ${this.created + 1}`;

@@ -1,11 +1,17 @@
-// The JavaScript side of one thread's exit stack: the slot tables for the
-// values the core cannot hold, and the API over the core. The order in which
-// handlers run is decided only by the core; nothing here keeps a list of
-// what is pending. Drains run in drain.ts; when they run, and how the
-// program then ends, is shutdown.ts's policy.
+// The JavaScript side of one thread's exit stack: what each registration
+// calls, by handle (the values the core cannot hold), and the API over the
+// core. The order in which handlers run is decided only by the core; nothing
+// here keeps a list of what is pending. Drains run in drain.ts; when they
+// run, and how the program then ends, is shutdown.ts's policy.
+//
+// What a registration costs (SPEC P1, P6): a handle from the range the core
+// reserved, and one slot of `entries`; no call into Wasm, no index of
+// functions until the first unregister() asks for one. The core is loaded,
+// and the registrations made so far linked into its stack, when something
+// first reads the stack: a drain, count(), unregister(), a guest.
 
 import { instantiateWithLoader, loadCore, type CoreExports, type LoadedModule } from "./core.js";
-import { ExitInfo, ExitRequest, NO_ARGS, type Handler, type Stack } from "./drain.js";
+import { Call, ExitRequest, functionOf, type Entry, type Handler, type Stack } from "./drain.js";
 import { checkFunction, outOfMemory } from "./errors.js";
 import { Guest, Guests, missingFlag, type GuestOptions } from "./guests.js";
 import { Reports, describe, type ReportOptions } from "./report.js";
@@ -83,22 +89,39 @@ function remover(undo: () => void): Remover {
   return remove;
 }
 
+/** Handles reserved in the core at a time for registrations made without calling it. */
+const RANGE = 1024;
+/** JS handlers a drain takes from the core at a time: MAX_BATCH, or from MIN_BATCH, doubling, after a handler changed the stack under a batch. */
+const MIN_BATCH = 16;
+const MAX_BATCH = 1024; // the core's BATCH holds this many
+
+/** Each function with pending registrations → their handles: one, or a Set of several. */
+type FunctionIndex = Map<Handler, number | Set<number>>;
+
 export class Runtime implements Stack {
-  // The Wasm core, loaded at the first call that needs it: importing the
-  // package then only installs the host's listeners (SPEC P4).
+  // The Wasm core, loaded when the stack is first read (see above): importing
+  // the package and registering never wait for it (SPEC P4).
   private loaded: CoreExports | undefined;
-  // By handle: the function of each pending registration, its key, and what
-  // it is called with.
-  private readonly handlerAt: (Handler | undefined)[] = [];
-  private readonly keyAt: number[] = [];
-  private readonly argsAt: (readonly unknown[] | ExitInfo | undefined)[] = [];
-  // The core's key for each function with pending registrations. Entries
-  // are never deleted (deleting makes a Map reallocate as it shrinks, which
-  // dominated the drain at exit): a key is valid only while `functionOfKey`
-  // (indexed by key) names the same function, and a WeakMap keeps no
-  // function alive.
-  private readonly keyOf = new WeakMap<Handler, number>();
-  private readonly functionOfKey: (Handler | undefined)[] = [];
+  // By handle: what each pending JS registration calls. Index 0 is never a handle.
+  private readonly entries: (Entry | undefined)[] = [undefined];
+  // Handles [linkedUpTo, nextHandle) are registered and not linked into the
+  // core's stack yet; [nextHandle, rangeEnd) are reserved for the next
+  // registrations. Before the core is loaded, the range is the one a fresh
+  // core reserves first: handles from 1.
+  private nextHandle = 1;
+  private linkedUpTo = 1;
+  private rangeEnd = 1 + RANGE;
+  private rangeSize = RANGE;
+  // The batch a drain took (handles in the core's memory), [batchPos,
+  // batchLength) not handed to a handler yet. Any other use of the core
+  // settles it first.
+  private batch: Int32Array = new Int32Array(0);
+  private batchPos = 0;
+  private batchLength = 0;
+  private batchSize = MAX_BATCH;
+  private maxBatch = MAX_BATCH;
+  // Built at the first unregister(), kept up to date after.
+  private index: FunctionIndex | undefined;
   private guestsLinked: Guests | undefined;
   readonly reports = new Reports();
   readonly policy: Shutdown;
@@ -107,39 +130,71 @@ export class Runtime implements Stack {
     this.policy = new Shutdown(this, host, this.reports);
   }
 
+  /**
+   * The core, for everything but registering and handing out a batch's
+   * handlers: first the batch a drain took is settled, and the
+   * registrations made since the last call linked, so that every call sees
+   * the stack in order (SPEC R6–R8).
+   */
   private get core(): CoreExports {
-    return (this.loaded ??= loadCore({ released: (handle, lastOfFunction) => this.release(handle, lastOfFunction !== 0) }));
+    const core = (this.loaded ??= this.loadCore());
+    if (this.batchLength !== 0) {
+      // A batch given back early was changed under it: start small again.
+      this.batchSize = this.batchPos < this.batchLength ? MIN_BATCH : Math.min(this.batchSize * 2, this.maxBatch);
+      core.settle(this.batchPos);
+      this.batchPos = this.batchLength = 0;
+    }
+    if (this.linkedUpTo !== this.nextHandle) {
+      core.link(this.nextHandle);
+      this.linkedUpTo = this.nextHandle;
+    }
+    return core;
+  }
+
+  private loadCore(): CoreExports {
+    const core = loadCore();
+    if (core.reserve(this.rangeEnd - 1) !== 1) throw new Error("wasm-atexit: internal error: a fresh core reserved another first range");
+    return core;
   }
 
   private get guests(): Guests {
-    return (this.guestsLinked ??= new Guests(this.core));
+    return (this.guestsLinked ??= new Guests(() => this.core));
   }
 
-  /** Pending registrations, without loading the core when nothing was ever registered. */
+  /** Pending registrations, without loading the core when it is not loaded yet. */
   pending(): number {
-    return this.loaded === undefined ? 0 : this.loaded.count();
+    return this.loaded === undefined ? this.nextHandle - 1 : this.core.count();
   }
 
   register = <F extends Handler>(fn: F, ...args: Parameters<F>): F => {
     checkFunction("register", "fn", fn);
-    this.push("register", fn, args.length === 0 ? NO_ARGS : args);
+    this.add("register", fn, args.length === 0 ? fn : new Call(fn, args));
     return fn;
   };
 
   unregister = (fn: Handler): void => {
     checkFunction("unregister", "fn", fn);
-    const key = this.keyOf.get(fn);
-    if (key === undefined || this.functionOfKey[key] !== fn) return;
-    this.core.removeAll(key);
-    this.functionOfKey[key] = undefined;
+    if (this.pending() === 0) return;
+    const index = this.functionIndex();
+    const handles = index.get(fn);
+    if (handles === undefined) return;
+    index.delete(fn);
+    const core = this.core;
+    for (const handle of typeof handles === "number" ? [handles] : handles) {
+      core.remove(0, handle);
+      this.entries[handle] = undefined;
+    }
   };
 
   onExit = (cb: ExitCallback): Remover => {
     checkFunction("onExit", "cb", cb);
-    const token = new ExitInfo();
-    const handle = this.push("onExit", cb, token);
+    const call = new Call(cb, null);
+    const handle = this.add("onExit", cb, call);
     return remover(() => {
-      if (this.argsAt[handle] === token) this.core.remove(0, handle);
+      // The handle is this registration's only while it holds this call (handles are reused).
+      if (this.entries[handle] !== call) return;
+      this.core.remove(0, handle);
+      this.forget(handle);
     });
   };
 
@@ -202,7 +257,12 @@ export class Runtime implements Stack {
     this.guests.release(guest);
   };
 
-  clear = (): void => this.loaded?.clear();
+  clear = (): void => {
+    if (this.pending() === 0) return;
+    this.core.clear();
+    this.entries.length = 1;
+    this.index = undefined;
+  };
 
   count = (): number => this.pending();
 
@@ -218,18 +278,30 @@ export class Runtime implements Stack {
     return this.core;
   }
 
-  // The stack as drains see it (drain.ts).
-
-  next(stopAtGuests: boolean): number {
-    return this.loaded === undefined ? 0 : this.loaded.next(stopAtGuests ? 1 : 0);
+  /** Sets the range and batch sizes from the next of each on; for tests that cross their boundaries, not public API. */
+  resize(range: number, maxBatch: number): void {
+    this.rangeSize = range;
+    this.maxBatch = Math.min(maxBatch, MAX_BATCH);
+    this.batchSize = Math.min(this.batchSize, this.maxBatch);
   }
 
-  takeJs(next: number): { fn: Handler; call: readonly unknown[] | ExitInfo } {
-    const handle = next < 0 ? -next : next;
-    const fn = this.handlerAt[handle]!;
-    const call = this.argsAt[handle]!;
-    this.release(handle, next < 0);
-    return { fn, call };
+  // The stack as drains see it (drain.ts).
+
+  next(stopAtGuests: boolean): Entry | number {
+    const pos = this.batchPos;
+    // A handler that registered has made the rest of the batch stale (R6).
+    if (pos < this.batchLength && this.linkedUpTo === this.nextHandle) {
+      this.batchPos = pos + 1;
+      return this.entry(this.batch[pos]);
+    }
+    const taken = this.takeBatch(stopAtGuests);
+    return taken > 0 ? this.entry(taken) : taken;
+  }
+
+  private entry(handle: number): Entry {
+    const entry = this.entries[handle]!;
+    this.forget(handle);
+    return entry;
   }
 
   runTaken(): void {
@@ -240,26 +312,77 @@ export class Runtime implements Stack {
     return this.guests.describe(this.core.lastGuestSlot.value);
   }
 
-  private push(api: string, fn: Handler, call: readonly unknown[] | ExitInfo): number {
-    let key = this.keyOf.get(fn);
-    if (key !== undefined && this.functionOfKey[key] !== fn) key = undefined;
-    const handle = this.core.pushJs(key ?? 0);
-    if (handle < 0) throw outOfMemory(api, this.core.count());
-    if (key === undefined) {
-      key = handle;
-      this.keyOf.set(fn, key);
-      this.functionOfKey[key] = fn;
-    }
-    this.handlerAt[handle] = fn;
-    this.keyAt[handle] = key;
-    this.argsAt[handle] = call;
+  private takeBatch(stopAtGuests: boolean): number {
+    if (this.pending() === 0) return 0;
+    const core = this.core;
+    const taken = core.take(this.batchSize, stopAtGuests ? 1 : 0);
+    if (taken <= 0) return taken; // nothing pending, or TOOK_GUEST
+    // Read in place: memory cannot grow while the batch is out, as every
+    // call that could grow it settles the batch first.
+    this.batch = new Int32Array(core.memory.buffer, core.batch.value, taken);
+    this.batchLength = taken;
+    this.batchPos = 1;
+    return this.batch[0];
+  }
+
+  /** Registers `entry`: a handle from the range, with no call into the core while the range lasts. */
+  private add(api: string, fn: Handler, entry: Entry): number {
+    let handle = this.nextHandle;
+    if (handle < this.rangeEnd) this.nextHandle = handle + 1;
+    else handle = this.pushOne(api);
+    this.entries[handle] = entry;
+    if (this.index !== undefined) addToIndex(this.index, fn, handle);
     return handle;
   }
 
-  // Forgets a registration's values, and its function once none is left.
-  private release(handle: number, lastOfFunction: boolean): void {
-    if (lastOfFunction) this.functionOfKey[this.keyAt[handle]] = undefined;
-    this.handlerAt[handle] = undefined;
-    this.argsAt[handle] = undefined;
+  // The range is used up: links it, and reserves the next one, or
+  // registers in a freed record while the core has some.
+  private pushOne(api: string): number {
+    const core = this.core;
+    const start = core.reserve(this.rangeSize);
+    if (start > 0) {
+      this.linkedUpTo = start;
+      this.nextHandle = start + 1;
+      this.rangeEnd = start + this.rangeSize;
+      return start;
+    }
+    const handle = core.pushJs();
+    if (handle < 0) throw outOfMemory(api, core.count());
+    return handle;
+  }
+
+  // Forgets a registration that ran or was removed.
+  private forget(handle: number): void {
+    if (this.index !== undefined) removeFromIndex(this.index, functionOf(this.entries[handle]!), handle);
+    this.entries[handle] = undefined;
+  }
+
+  private functionIndex(): FunctionIndex {
+    if (this.index === undefined) {
+      const index: FunctionIndex = new Map();
+      const { entries } = this;
+      for (let handle = 1; handle < entries.length; handle++) {
+        const entry = entries[handle];
+        if (entry !== undefined) addToIndex(index, functionOf(entry), handle);
+      }
+      this.index = index;
+    }
+    return this.index;
+  }
+}
+
+function addToIndex(index: FunctionIndex, fn: Handler, handle: number): void {
+  const handles = index.get(fn);
+  if (handles === undefined) index.set(fn, handle);
+  else if (typeof handles === "number") index.set(fn, new Set([handles, handle]));
+  else handles.add(handle);
+}
+
+function removeFromIndex(index: FunctionIndex, fn: Handler, handle: number): void {
+  const handles = index.get(fn);
+  if (handles === handle) index.delete(fn);
+  else if (typeof handles === "object") {
+    handles.delete(handle);
+    if (handles.size === 0) index.delete(fn);
   }
 }

@@ -1,6 +1,6 @@
 // npm run build's last step: bundles the bindings with esbuild into
-// build/index.js (the package: the runtime, with @assemblyscript/loader and
-// the release core's bytes) and build/cli.js (the command, which imports
+// build/index.js (the package: the runtime, with the release core's bytes;
+// @assemblyscript/loader stays a dependency, imported by instantiate()) and build/cli.js (the command, which imports
 // build/index.js rather than a second copy of it). Minified for whitespace
 // and syntax, not names, so stack traces still read, in lines of about 100
 // characters: Node prints the source line of an uncaught error, and a
@@ -26,8 +26,8 @@ await build({
   outfile: "build/index.js",
   platform: "neutral",
   loader: { ".wasm": "binary" },
-  external: ["node:*", "./import-optional.js"],
-  banner: { js: `${generated} Bundles @assemblyscript/loader (Apache-2.0).` },
+  external: ["node:*", "./import-optional.js", "@assemblyscript/loader"],
+  banner: { js: generated },
 });
 copyFileSync("bindings/import-optional.js", "build/import-optional.js");
 

@@ -135,6 +135,7 @@ inChromium("a handler registered by a Wasm guest writes to localStorage on pageh
     "/": [file("tests/fixtures/page/index.html"), "text/html"],
     "/build/index.js": [file("build/index.js"), "text/javascript"],
     "/build/import-optional.js": [file("build/import-optional.js"), "text/javascript"],
+    "/loader.js": [file("node_modules/@assemblyscript/loader/index.js"), "text/javascript"],
     "/guest.wasm": [file(NATIVE.c.prebuilt), "application/wasm"],
   };
   await inPage(files, async (page, base) => {
