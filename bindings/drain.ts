@@ -45,14 +45,27 @@ export function functionOf(entry: Entry): Handler {
   return typeof entry === "function" ? entry : entry.fn;
 }
 
+/**
+ * JS handlers the stack took from the core at once, their registrations
+ * forgotten: a drain calls entries[0], 1, … below `end` without asking the
+ * stack, clearing each slot before the call (the stack counts the cleared
+ * slots when it settles the batch). The stack sets `end` to 0 when the stack
+ * changes under the batch.
+ */
+export interface TakenBatch {
+  entries: (Entry | undefined)[];
+  end: number;
+}
+
 /** What a drain needs of the stack: the Runtime implements it over the core. */
 export interface Stack {
+  readonly batch: TakenBatch;
   /**
-   * What the next JS registration calls, the registration forgotten, after
-   * the core has run the guest handlers above it; 0 when nothing is
+   * Takes the next JS handlers into `batch`, after the core has run the
+   * guest handlers above them, and says how many; 0 when nothing is
    * pending; TOOK_GUEST when, with `stopAtGuests`, a guest's handler is next.
    */
-  next(stopAtGuests: boolean): Entry | number;
+  next(stopAtGuests: boolean): number;
   /** Runs the guest handler `next(true)` stopped at. */
   runTaken(): void;
   /** Names the guest handler called last: the one that ran, or trapped. */
@@ -228,33 +241,59 @@ export class Drain {
    */
   private runUntilPromise(awaiting: boolean): Started | typeof DONE {
     const { stack, tracing } = this;
+    const { batch } = stack;
+    const { entries } = batch;
     const carrier = awaiting ? this.carrier : undefined;
+    // Where in the batch: kept in locals, and `end` read again after each
+    // handler, as the stack ends the batch early when it changes under it.
+    // A drain that stopped to await a handler starts here again with a
+    // batch of its own (the rest of the last one is put back first).
+    let pos = 0;
+    let end = 0;
     // exit() from here on, a guest's handler's included, is a handler's (R10).
     syncDepth++;
     try {
-      for (;;) {
-        let next: Entry | number;
-        try {
-          // Runs guest handlers itself (unless tracing); a trap in one unwinds to here.
-          next = stack.next(tracing);
-        } catch (err) {
-          this.settle(stack.lastGuest(), err);
-          continue;
+      for (;; end = batch.end) {
+        // Everything a handler goes through is written out here: at 10^3
+        // handlers, run in the interpreter, each call or property access
+        // more on this path costs more than the handlers themselves (SPEC P2).
+        if (pos >= end) {
+          let taken: number;
+          try {
+            // Runs guest handlers itself (unless tracing); a trap in one unwinds to here.
+            taken = stack.next(tracing);
+          } catch (err) {
+            this.settle(stack.lastGuest(), err);
+            continue;
+          }
+          if (taken <= 0) {
+            if (taken === 0) return DONE;
+            this.runTakenGuest();
+            continue;
+          }
+          pos = 0;
+          end = taken;
         }
-        if (typeof next === "number") {
-          if (next === 0) return DONE;
-          this.runTakenGuest();
-          continue;
-        }
-        const entry = next;
+        const entry = entries[pos]!;
+        entries[pos++] = undefined;
         const start = tracing ? performance.now() : 0;
         // Only an async function's awaits carry its scope (AsyncLocalStorage
         // costs every handler it wraps, and its first use most of a
         // millisecond); another handler's promise is tracked by `untracked`.
-        const scope = carrier !== undefined && isAsyncFunction(functionOf(entry)) ? { live: true } : undefined;
+        let scope: HandlerScope | undefined;
+        if (carrier !== undefined) {
+          let prototype: unknown;
+          try {
+            prototype = Object.getPrototypeOf(typeof entry === "function" ? entry : entry.fn);
+          } catch {
+            // A revoked Proxy: calling it throws, and is reported.
+          }
+          if (prototype === AsyncFunction) scope = { live: true };
+        }
         let result: unknown;
         try {
-          result = scope ? carrier!.run(scope, () => this.call(entry)) : typeof entry === "function" ? entry() : this.call(entry);
+          // (No closure here: one capturing `entry` would give every turn of the loop a context to allocate.)
+          result = scope ? this.callIn(carrier!, scope, entry) : typeof entry === "function" ? entry() : this.call(entry);
         } catch (err) {
           if (scope) scope.live = false;
           this.ended(entry, start, err, "ran", true);
@@ -292,6 +331,10 @@ export class Drain {
     // is awaited.
     untracked = { live: true };
     return { name, start, scope: untracked, settled };
+  }
+
+  private callIn(carrier: ScopeCarrier, scope: HandlerScope, entry: Entry): unknown {
+    return carrier.run(scope, () => this.call(entry));
   }
 
   private call(entry: Entry): unknown {
@@ -332,16 +375,8 @@ export class Drain {
   }
 }
 
+/** The prototype of async functions (bound ones, and Proxies of them, too). */
 const AsyncFunction: unknown = Object.getPrototypeOf(async () => {});
-
-/** Whether `fn` is an async function (bound, or behind a Proxy, too); a revoked Proxy is not. */
-function isAsyncFunction(fn: Handler): boolean {
-  try {
-    return Object.getPrototypeOf(fn) === AsyncFunction;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * What a handler returned, when it is a thenable: its outcome, as a promise

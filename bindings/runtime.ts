@@ -11,7 +11,7 @@
 // first reads the stack: a drain, count(), unregister(), a guest.
 
 import { instantiateWithLoader, loadCore, type CoreExports, type LoadedModule } from "./core.js";
-import { Call, ExitRequest, functionOf, type Entry, type Handler, type Stack } from "./drain.js";
+import { Call, ExitRequest, functionOf, type Entry, type Handler, type Stack, type TakenBatch } from "./drain.js";
 import { checkFunction, outOfMemory } from "./errors.js";
 import { Guest, Guests, missingFlag, type GuestOptions } from "./guests.js";
 import { Reports, describe, type ReportOptions } from "./report.js";
@@ -112,12 +112,12 @@ export class Runtime implements Stack {
   private linkedUpTo = 1;
   private rangeEnd = 1 + RANGE;
   private rangeSize = RANGE;
-  // The batch a drain took (handles in the core's memory), [batchPos,
-  // batchLength) not handed to a handler yet. Any other use of the core
-  // settles it first.
-  private batch: Int32Array = new Int32Array(0);
-  private batchPos = 0;
-  private batchLength = 0;
+  // The batch a drain took: `taken` handles (in the core's memory), their
+  // entries moved to `batch`, which the drain calls in order without asking
+  // here. Any other use of the core settles it first.
+  readonly batch: TakenBatch = { entries: [], end: 0 };
+  private batchHandles: Int32Array = new Int32Array(0);
+  private taken = 0;
   private batchSize = MAX_BATCH;
   private maxBatch = MAX_BATCH;
   // Built at the first unregister(), kept up to date after.
@@ -138,17 +138,30 @@ export class Runtime implements Stack {
    */
   private get core(): CoreExports {
     const core = (this.loaded ??= this.loadCore());
-    if (this.batchLength !== 0) {
-      // A batch given back early was changed under it: start small again.
-      this.batchSize = this.batchPos < this.batchLength ? MIN_BATCH : Math.min(this.batchSize * 2, this.maxBatch);
-      core.settle(this.batchPos);
-      this.batchPos = this.batchLength = 0;
-    }
+    if (this.taken !== 0) this.settleBatch(core);
     if (this.linkedUpTo !== this.nextHandle) {
       core.link(this.nextHandle);
       this.linkedUpTo = this.nextHandle;
     }
     return core;
+  }
+
+  // The handlers of the batch that were not called go back on the stack, and
+  // their entries back under their handles.
+  private settleBatch(core: CoreExports): void {
+    const { batch, taken, index } = this;
+    const ran = handedOut(batch.entries, taken);
+    for (let i = ran; i < taken; i++) {
+      const handle = this.batchHandles[i];
+      const entry = batch.entries[i]!;
+      batch.entries[i] = undefined;
+      this.entries[handle] = entry;
+      if (index !== undefined) addToIndex(index, functionOf(entry), handle);
+    }
+    // A batch given back early was changed under it: start small again.
+    this.batchSize = ran < taken ? MIN_BATCH : Math.min(this.batchSize * 2, this.maxBatch);
+    core.settle(ran);
+    this.taken = batch.end = 0;
   }
 
   private loadCore(): CoreExports {
@@ -191,6 +204,8 @@ export class Runtime implements Stack {
     const call = new Call(cb, null);
     const handle = this.add("onExit", cb, call);
     return remover(() => {
+      // A registration in a drain's batch goes back under its handle first.
+      if (this.taken !== 0) this.settleBatch(this.loaded!);
       // The handle is this registration's only while it holds this call (handles are reused).
       if (this.entries[handle] !== call) return;
       this.core.remove(0, handle);
@@ -287,21 +302,25 @@ export class Runtime implements Stack {
 
   // The stack as drains see it (drain.ts).
 
-  next(stopAtGuests: boolean): Entry | number {
-    const pos = this.batchPos;
-    // A handler that registered has made the rest of the batch stale (R6).
-    if (pos < this.batchLength && this.linkedUpTo === this.nextHandle) {
-      this.batchPos = pos + 1;
-      return this.entry(this.batch[pos]);
+  next(stopAtGuests: boolean): number {
+    if (this.pending() === 0) return 0;
+    const core = this.core;
+    const taken = core.take(this.batchSize, stopAtGuests ? 1 : 0);
+    if (taken <= 0) return taken; // nothing pending, or TOOK_GUEST
+    // Read in place: memory cannot grow while the batch is out, as every
+    // call that could grow it settles the batch first.
+    const handles = new Int32Array(core.memory.buffer, core.batch.value, taken);
+    const { batch, entries, index } = this;
+    for (let i = 0; i < taken; i++) {
+      const handle = handles[i];
+      const entry = entries[handle]!;
+      entries[handle] = undefined;
+      batch.entries[i] = entry;
+      if (index !== undefined) removeFromIndex(index, functionOf(entry), handle);
     }
-    const taken = this.takeBatch(stopAtGuests);
-    return taken > 0 ? this.entry(taken) : taken;
-  }
-
-  private entry(handle: number): Entry {
-    const entry = this.entries[handle]!;
-    this.forget(handle);
-    return entry;
+    this.batchHandles = handles;
+    this.taken = batch.end = taken;
+    return taken;
   }
 
   runTaken(): void {
@@ -312,25 +331,14 @@ export class Runtime implements Stack {
     return this.guests.describe(this.core.lastGuestSlot.value);
   }
 
-  private takeBatch(stopAtGuests: boolean): number {
-    if (this.pending() === 0) return 0;
-    const core = this.core;
-    const taken = core.take(this.batchSize, stopAtGuests ? 1 : 0);
-    if (taken <= 0) return taken; // nothing pending, or TOOK_GUEST
-    // Read in place: memory cannot grow while the batch is out, as every
-    // call that could grow it settles the batch first.
-    this.batch = new Int32Array(core.memory.buffer, core.batch.value, taken);
-    this.batchLength = taken;
-    this.batchPos = 1;
-    return this.batch[0];
-  }
-
   /** Registers `entry`: a handle from the range, with no call into the core while the range lasts. */
   private add(api: string, fn: Handler, entry: Entry): number {
     let handle = this.nextHandle;
     if (handle < this.rangeEnd) this.nextHandle = handle + 1;
     else handle = this.pushOne(api);
     this.entries[handle] = entry;
+    // A drain's batch must not run before this registration (R6).
+    this.batch.end = 0;
     if (this.index !== undefined) addToIndex(this.index, fn, handle);
     return handle;
   }
@@ -369,6 +377,21 @@ export class Runtime implements Stack {
     }
     return this.index;
   }
+}
+
+/**
+ * How many of a batch's `taken` entries the drain has handed out: it clears
+ * each before calling it, so they are the leading empty slots.
+ */
+function handedOut(entries: (Entry | undefined)[], taken: number): number {
+  let low = 0;
+  let high = taken;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (entries[middle] === undefined) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 function addToIndex(index: FunctionIndex, fn: Handler, handle: number): void {
