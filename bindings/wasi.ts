@@ -8,7 +8,6 @@
 import { instantiateWithLoader, type LoadedModule } from "./core.js";
 import { ExitRequest } from "./drain.js";
 import { missingFlag } from "./guests.js";
-import { importOptional } from "./import-optional.js";
 import { confine } from "./sandbox.js";
 import type { Runtime, WasmSource } from "./runtime.js";
 
@@ -244,6 +243,8 @@ async function shimWasi(args: string[], options: RunWasiOptions): Promise<WasiHo
   if (options.preopens && Object.keys(options.preopens).length > 0) {
     throw new WasiError("preopens need node:wasi: browser_wasi_shim has no access to host directories");
   }
+  // Imported when used, not with the package: one module fewer to load at start-up (SPEC P4).
+  const { importOptional } = await import("./import-optional.js");
   const shim = (await importOptional("@bjorn3/browser_wasi_shim")) as typeof import("@bjorn3/browser_wasi_shim");
   const env = Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`);
   const fds = [
