@@ -3,8 +3,11 @@
 // Loads the library, registers N distinct closures made beforehand, and lets
 // the program end by itself; the handlers time the drain at the natural end.
 // Prints one JSON line: import, first registration and register (each in
-// ms), drain (ms), and with "memory" (under --expose-gc) the bytes per
-// pending registration, JS heap and Wasm memory together.
+// ms), drain (ms: from the first handler called to the last) and exit (ms:
+// from the end of registering to the last handler, which also counts what
+// a library does at exit before its first handler), and with "memory"
+// (under --expose-gc) the bytes per pending registration, JS heap and Wasm
+// memory together.
 import { writeSync } from "node:fs";
 
 const [library, size, memoryMode] = process.argv.slice(2);
@@ -43,7 +46,7 @@ let report = { library, n };
 const mark = () => {
   const now = performance.now();
   if (first === undefined) first = now;
-  else writeSync(1, JSON.stringify({ ...report, drain: now - first }) + "\n");
+  else writeSync(1, JSON.stringify({ ...report, drain: now - first, exit: now - t2 }) + "\n");
 };
 const fns = new Array(n);
 for (let i = 0; i < n; i++) fns[i] = i === 0 || i === n - 1 ? () => mark() : () => {};

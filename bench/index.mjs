@@ -37,6 +37,7 @@ function measure() {
       LIBRARIES.map((library) => [library, {
         register: (median(runs[library].map((r) => r.register)) * 1e6) / n,
         drain: (median(runs[library].map((r) => r.drain)) * 1e6) / n,
+        exit: (median(runs[library].map((r) => r.exit)) * 1e6) / n,
         import: median(runs[library].map((r) => r.import)),
         first: median(runs[library].map((r) => r.first)),
       }]),
@@ -129,12 +130,15 @@ const cpython = {};
 for (const n of SIZES) {
   const r = results[n];
   cpython[n] = python(n);
-  for (const step of ["register", "drain"]) {
+  for (const step of ["register", "drain", "exit"]) {
     const floor = r.array[step];
-    rows.push(`| ${n} | ${step} | ${ns(floor)} | ${cell(r["wasm-atexit"][step], floor)} | ${cell(r["signal-exit"][step], floor)} | ${cell(r["exit-hook"][step], floor)} | ${cpython[n] ? ns(cpython[n][step]) : ""} |`);
+    rows.push(`| ${n} | ${step} | ${ns(floor)} | ${cell(r["wasm-atexit"][step], floor)} | ${cell(r["signal-exit"][step], floor)} | ${cell(r["exit-hook"][step], floor)} | ${cpython[n]?.[step] !== undefined ? ns(cpython[n][step]) : ""} |`);
   }
 }
 console.log(rows.join("\n"));
+console.log(`
+register: the loop registering N closures; drain: first handler called to last; exit: end of registering to last handler,
+which also counts the work a library leaves for exit (wasm-atexit loads its core and links the registrations then). Per registration.`);
 
 const first = (library) => median(SIZES.map((n) => results[n][library].first));
 const importPlusFirst = (library) => median(SIZES.map((n) => results[n][library].import + results[n][library].first));

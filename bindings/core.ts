@@ -89,8 +89,16 @@ async function compile(source: unknown): Promise<WebAssembly.Module> {
   return WebAssembly.compile(source as BufferSource);
 }
 
+// The core's bytes are embedded as base64 (scripts/bundle.mjs); Node, Bun
+// and Deno decode it natively, several times faster than a loop in JS, at
+// the start of the first drain (SPEC P2).
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const buffer = (globalThis as { Buffer?: { from(text: string, encoding: "base64"): Uint8Array<ArrayBuffer> } }).Buffer;
+  return buffer ? buffer.from(text, "base64") : Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
 export function loadCore(): CoreExports {
-  compiled ??= new WebAssembly.Module(require("../build/core.wasm") as Uint8Array<ArrayBuffer>);
+  compiled ??= new WebAssembly.Module(decodeBase64(require("../build/core.wasm") as string));
   // The release core imports nothing (asconfig.json: no abort, no
   // runtime), so it needs no loader, whose evaluation alone costs about
   // 3 ms (SPEC P4).

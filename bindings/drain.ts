@@ -145,7 +145,8 @@ export class Drain {
     /** Why the program ends (SPEC H4): the uncaught error or rejection, if any. */
     public reason: unknown,
     private readonly tracing: boolean,
-    private readonly carrier: ScopeCarrier | undefined,
+    /** For an awaited drain: the carrier of handler scopes, made when the first async function is met. */
+    private readonly carrierFor: (() => ScopeCarrier | undefined) | undefined,
   ) {}
 
   /** A signal joins the drain: it ends by that signal, unless an exit code is asked for after it. */
@@ -243,7 +244,7 @@ export class Drain {
     const { stack, tracing } = this;
     const { batch } = stack;
     const { entries } = batch;
-    const carrier = awaiting ? this.carrier : undefined;
+    const checkAsync = awaiting && this.carrierFor !== undefined;
     // Where in the batch: kept in locals, and `end` read again after each
     // handler, as the stack ends the batch early when it changes under it.
     // A drain that stopped to await a handler starts here again with a
@@ -272,7 +273,7 @@ export class Drain {
           end = taken;
         }
         if (!tracing) {
-          pos = callPlain(batch, pos, end, carrier !== undefined);
+          pos = callPlain(batch, pos, end, checkAsync);
           const { entry: called, outcome, threw } = stopped;
           if (called !== undefined) {
             stopped.entry = stopped.outcome = undefined;
@@ -294,14 +295,15 @@ export class Drain {
         // costs every handler it wraps, and its first use most of a
         // millisecond); another handler's promise is tracked by `untracked`.
         let scope: HandlerScope | undefined;
-        if (carrier !== undefined) {
+        let carrier: ScopeCarrier | undefined;
+        if (checkAsync) {
           let prototype: unknown;
           try {
             prototype = Object.getPrototypeOf(typeof entry === "function" ? entry : entry.fn);
           } catch {
             // A revoked Proxy: calling it throws, and is reported.
           }
-          if (prototype === AsyncFunction) scope = { live: true };
+          if (prototype === AsyncFunction && (carrier = this.carrierFor!()) !== undefined) scope = { live: true };
         }
         let result: unknown;
         try {

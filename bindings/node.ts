@@ -46,9 +46,9 @@ export const nodeHost: Host = {
       realExit = undefined;
     };
   },
-  // Created at the first awaited drain: an AsyncLocalStorage makes every
-  // later promise a little dearer, so a program that never awaits a drain
-  // never pays for it.
+  // Created when an awaited drain first meets an async function: an
+  // AsyncLocalStorage makes every later promise a little dearer, so a
+  // program whose handlers are not async never pays for it.
   scopeCarrier() {
     if (carrier === null) {
       const hooks = node().getBuiltinModule?.<typeof import("node:async_hooks")>("node:async_hooks");

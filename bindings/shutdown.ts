@@ -114,8 +114,8 @@ export class Shutdown {
   private reason: unknown;
   private readonly claims = new Set<Claim>();
   private stopListening: (() => void)[] = [];
-  // What tells a handler's exit() from anyone else's across awaits, made at
-  // the first awaited drain.
+  // What tells a handler's exit() from anyone else's across awaits, made
+  // when an awaited drain first meets an async function.
   private carrier: ScopeCarrier | undefined;
 
   constructor(
@@ -314,10 +314,12 @@ export class Shutdown {
   }
 
   private newDrain(code: number, signal: string | null, awaiting = false): Drain {
-    if (awaiting) this.carrier ??= this.host.scopeCarrier();
+    // AsyncLocalStorage costs every promise once it is used: it is made
+    // only when an awaited drain meets an async function.
+    const carrierFor = awaiting ? () => (this.carrier ??= this.host.scopeCarrier()) : undefined;
     // Whether to trace is asked once a drain: reading the environment
     // costs more than running a handler.
-    return new Drain(this.stack, this.reports, code, signal, this.reason, this.host.tracing(), this.carrier);
+    return new Drain(this.stack, this.reports, code, signal, this.reason, this.host.tracing(), carrierFor);
   }
 
   /** Runs `body` as drain `drain`, with the exit function replaced while any drain runs. */

@@ -25,7 +25,7 @@ await build({
   entryPoints: ["bindings/index.ts"],
   outfile: "build/index.js",
   platform: "neutral",
-  loader: { ".wasm": "binary" },
+  loader: { ".wasm": "base64" },
   external: ["node:*", "./import-optional.js", "@assemblyscript/loader"],
   banner: { js: generated },
 });
