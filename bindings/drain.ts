@@ -46,14 +46,16 @@ export function functionOf(entry: Entry): Handler {
 }
 
 /**
- * JS handlers the stack took from the core at once, their registrations
- * forgotten: a drain calls entries[0], 1, … below `end` without asking the
- * stack, clearing each slot before the call (the stack counts the cleared
- * slots when it settles the batch). The stack sets `end` to 0 when the stack
- * changes under the batch.
+ * JS handlers the stack took from the core at once: a drain calls
+ * entries[handles[0]], entries[handles[1]], … below `end` without asking
+ * the stack, clearing each entry before the call (the stack counts the
+ * cleared ones when it settles the batch). The stack sets `end` to 0 when
+ * the stack changes under the batch.
  */
 export interface TakenBatch {
-  entries: (Entry | undefined)[];
+  handles: Int32Array;
+  /** The stack's entries, by handle. */
+  readonly entries: (Entry | undefined)[];
   end: number;
 }
 
@@ -244,6 +246,7 @@ export class Drain {
     const { stack, tracing } = this;
     const { batch } = stack;
     const { entries } = batch;
+    let handles = batch.handles;
     const checkAsync = awaiting && this.carrierFor !== undefined;
     // Where in the batch: kept in locals, and `end` read again after each
     // handler, as the stack ends the batch early when it changes under it.
@@ -271,6 +274,7 @@ export class Drain {
           }
           pos = 0;
           end = taken;
+          handles = batch.handles;
         }
         if (!tracing) {
           pos = callPlain(batch, pos, end, checkAsync);
@@ -288,8 +292,9 @@ export class Drain {
           if (pos >= end) continue;
           // What callPlain leaves: a Call, or an async function to run in its scope.
         }
-        const entry = entries[pos]!;
-        entries[pos++] = undefined;
+        const handle = handles[pos++];
+        const entry = entries[handle]!;
+        entries[handle] = undefined;
         const start = tracing ? performance.now() : 0;
         // Only an async function's awaits carry its scope (AsyncLocalStorage
         // costs every handler it wraps, and its first use most of a
@@ -400,7 +405,7 @@ const stopped: { entry: Handler | undefined; outcome: unknown; threw: boolean } 
  * The drain's common case (SPEC P2): calls the batch's handlers from `pos`
  * while each is a function registered without arguments (and, with
  * `checkAsync`, not an async function) that returns undefined, clearing
- * each slot first; returns where it stopped. It stops at the batch's end,
+ * each entry first; returns where it stopped. It stops at the batch's end,
  * which the stack moves to 0 when a handler changes the stack; before a
  * handler that is not one of those; or after one that threw or returned
  * something, left in `stopped`. Small, and free of everything else a
@@ -409,9 +414,10 @@ const stopped: { entry: Handler | undefined; outcome: unknown; threw: boolean } 
  * a large loop is still waiting for its optimised code.
  */
 function callPlain(batch: TakenBatch, pos: number, end: number, checkAsync: boolean): number {
-  const { entries } = batch;
+  const { entries, handles } = batch;
   for (; pos < end; end = batch.end) {
-    const entry = entries[pos];
+    const handle = handles[pos];
+    const entry = entries[handle];
     if (typeof entry !== "function") return pos;
     if (checkAsync) {
       let prototype: unknown;
@@ -422,7 +428,8 @@ function callPlain(batch: TakenBatch, pos: number, end: number, checkAsync: bool
       }
       if (prototype === AsyncFunction) return pos;
     }
-    entries[pos++] = undefined;
+    entries[handle] = undefined;
+    pos++;
     let result: unknown;
     try {
       result = entry();

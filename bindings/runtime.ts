@@ -113,11 +113,10 @@ export class Runtime implements Stack {
   private linkedUpTo = 1;
   private rangeEnd = Infinity;
   private rangeSize = RANGE;
-  // The batch a drain took: `taken` handles (in the core's memory), their
-  // entries moved to `batch`, which the drain calls in order without asking
-  // here. Any other use of the core settles it first.
-  readonly batch: TakenBatch = { entries: [], end: 0 };
-  private batchHandles: Int32Array = new Int32Array(0);
+  // The batch a drain took: `taken` handles, read in the core's memory,
+  // which the drain calls in order without asking here. Any other use of
+  // the core settles it first.
+  readonly batch: TakenBatch = { handles: new Int32Array(0), entries: this.entries, end: 0 };
   private taken = 0;
   private batchSize = MAX_BATCH;
   private maxBatch = MAX_BATCH;
@@ -150,15 +149,9 @@ export class Runtime implements Stack {
   // The handlers of the batch that were not called go back on the stack, and
   // their entries back under their handles.
   private settleBatch(core: CoreExports): void {
-    const { batch, taken, index } = this;
-    const ran = handedOut(batch.entries, taken);
-    for (let i = ran; i < taken; i++) {
-      const handle = this.batchHandles[i];
-      const entry = batch.entries[i]!;
-      batch.entries[i] = undefined;
-      this.entries[handle] = entry;
-      if (index !== undefined) addToIndex(index, functionOf(entry), handle);
-    }
+    const { batch, taken, index, entries } = this;
+    const ran = handedOut(batch.handles, entries, taken);
+    if (index !== undefined) for (let i = ran; i < taken; i++) addToIndex(index, functionOf(entries[batch.handles[i]]!), batch.handles[i]);
     // A batch given back early was changed under it: start small again.
     this.batchSize = ran < taken ? MIN_BATCH : Math.min(this.batchSize * 2, this.maxBatch);
     core.settle(ran);
@@ -328,14 +321,9 @@ export class Runtime implements Stack {
     // call that could grow it settles the batch first.
     const handles = new Int32Array(core.memory.buffer, core.batch.value, taken);
     const { batch, entries, index } = this;
-    for (let i = 0; i < taken; i++) {
-      const handle = handles[i];
-      const entry = entries[handle]!;
-      entries[handle] = undefined;
-      batch.entries[i] = entry;
-      if (index !== undefined) removeFromIndex(index, functionOf(entry), handle);
-    }
-    this.batchHandles = handles;
+    // The index forgets the batch now; settling puts back what did not run.
+    if (index !== undefined) for (let i = 0; i < taken; i++) removeFromIndex(index, functionOf(entries[handles[i]]!), handles[i]);
+    batch.handles = handles;
     this.taken = batch.end = taken;
     return taken;
   }
@@ -397,15 +385,16 @@ export class Runtime implements Stack {
 }
 
 /**
- * How many of a batch's `taken` entries the drain has handed out: it clears
- * each before calling it, so they are the leading empty slots.
+ * How many of a batch's `taken` handles the drain has handed out: it
+ * clears each one's entry before calling it, so they are the leading ones
+ * with no entry.
  */
-function handedOut(entries: (Entry | undefined)[], taken: number): number {
+function handedOut(handles: Int32Array, entries: (Entry | undefined)[], taken: number): number {
   let low = 0;
   let high = taken;
   while (low < high) {
     const middle = (low + high) >> 1;
-    if (entries[middle] === undefined) low = middle + 1;
+    if (entries[handles[middle]] === undefined) low = middle + 1;
     else high = middle;
   }
   return low;
