@@ -59,7 +59,8 @@ export const register: <F extends Handler>(fn: F, ...args: Parameters<F>) => F =
 /**
  * Removes every pending registration of `fn` (the same function object),
  * including `onExit` ones; does nothing when there is none. Costs
- * O(registrations of `fn`), not a scan of the stack.
+ * O(registrations of `fn`), not a scan of the stack, once the first call
+ * has indexed what is pending.
  *
  * @example
  * register(flush);

@@ -163,7 +163,9 @@ export class Runtime implements Stack {
     const records = this.nextHandle - 1 + this.rangeSize;
     const start = core.reserve(records);
     if (start !== 1) {
-      if (start === ERR_NO_MEMORY) throw outOfMemory("register", 0);
+      if (start === ERR_NO_MEMORY) {
+        throw new RangeError(`wasm-atexit: the core is out of memory: it cannot hold the ${this.nextHandle - 1} handlers registered before it was loaded`);
+      }
       throw new Error(`wasm-atexit: internal error: a fresh core reserved its first range at ${start}`);
     }
     this.rangeEnd = 1 + records;
