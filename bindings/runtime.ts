@@ -295,7 +295,7 @@ export class Runtime implements Stack {
 
   exitNow = (code = 0): never => this.host.exitNow(code);
 
-  /** What a guest's exit() throws during a drain: an exit request (R10). For wasm-atexit/pyodide; not public API. */
+  /** What a guest's exit() throws during a drain: an exit request (R10). For wasm-atexit/pyodide and wasi-run.ts; not public API. */
   exitRequest(code: number): unknown {
     return new ExitRequest(code);
   }

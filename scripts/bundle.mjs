@@ -1,7 +1,8 @@
 // npm run build's last step: bundles the bindings with esbuild into
 // build/index.js (the package: the runtime, with the release core's bytes;
-// @assemblyscript/loader stays a dependency, imported by instantiate()) and build/cli.js (the command, which imports
-// build/index.js rather than a second copy of it). Minified for whitespace
+// @assemblyscript/loader stays a dependency, imported by instantiate()),
+// build/wasi-run.js (runWasi's part, imported when used) and build/cli.js
+// (the command, which imports build/index.js rather than a second copy). Minified for whitespace
 // and syntax, not names, so stack traces still read, in lines of about 100
 // characters: Node prints the source line of an uncaught error, and a
 // user's TypeError from the API should cost a few short lines of stderr.
@@ -26,10 +27,23 @@ await build({
   outfile: "build/index.js",
   platform: "neutral",
   loader: { ".wasm": "base64" },
-  external: ["node:*", "./import-optional.js", "@assemblyscript/loader"],
+  external: ["node:*", "./import-optional.js", "./wasi-run.js", "@assemblyscript/loader"],
   banner: { js: generated },
 });
 copyFileSync("bindings/import-optional.js", "build/import-optional.js");
+
+// What runWasi imports when a program first runs (bindings/wasi-run.ts):
+// apart, so that importing the package parses none of it (SPEC P4). It
+// takes what it shares with the package as arguments, and bundles only
+// the --dir sandbox.
+await build({
+  ...common,
+  entryPoints: ["bindings/wasi-run.ts"],
+  outfile: "build/wasi-run.js",
+  platform: "neutral",
+  external: ["node:*", "./import-optional.js"],
+  banner: { js: generated },
+});
 
 // The Pyodide entry, like the command, uses build/index.js's runtime.
 await build({
