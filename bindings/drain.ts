@@ -103,7 +103,7 @@ interface Started {
 // Handlers being called synchronously right now, across nested drains: an
 // exit() made while this is above 0 comes from a handler.
 let syncDepth = 0;
-// The scope of the awaited handler whose promise carries none (see step).
+// The scope of the awaited handler whose promise carries none (see started).
 let untracked: HandlerScope | undefined;
 
 /** Whether the code calling the host's exit function right now is an exit handler (SPEC R10, H2). */
@@ -267,8 +267,8 @@ export class Drain {
             this.settle(stack.lastGuest(), err);
             continue;
           }
-          if (taken <= 0) {
-            if (taken === 0) return DONE;
+          if (taken === 0) return DONE;
+          if (taken === TOOK_GUEST) {
             this.runTakenGuest();
             continue;
           }
