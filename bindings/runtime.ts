@@ -315,7 +315,8 @@ export class Runtime implements Stack {
   // The stack as drains see it (drain.ts).
 
   next(stopAtGuests: boolean): number {
-    if (this.pending() === 0) return 0;
+    // Nothing was ever registered: no core to load for an empty drain.
+    if (this.loaded === undefined && this.nextHandle === 1) return 0;
     const core = this.core;
     const taken = core.take(this.batchSize, stopAtGuests ? 1 : 0);
     if (taken <= 0) return taken; // nothing pending, or TOOK_GUEST
