@@ -103,9 +103,9 @@ test("H2, R10: a handler's own process.exit() after an await is its exit request
   assert.is(r.code, 4);
 });
 
-test("R12, R10: at the natural end, process.exit() after an await in a handler, async or not, is its exit request; the last code asked for wins", () => {
+test("R12, R10: at the natural end, beside signal-exit, process.exit() after an await in a handler, async or not, is its exit request; the last code asked for wins", () => {
   const r = run("exit-after-await-at-natural-end");
-  assert.equal(lines(r.stdout), ["older handler", "plain handler's continuation", "oldest handler"]);
+  assert.equal(lines(r.stdout), ["older handler", "plain handler's continuation", "oldest handler", "signal-exit saw code 5"]);
   assert.is(r.stderr, "");
   assert.is(r.code, 5);
 });
