@@ -58,6 +58,12 @@ const MAX_BATCH: u32 = 1024;
 
 /** Where `take` writes the handles it hands out, newest first. */
 export const batch: usize = memory.data(MAX_BATCH * 4);
+/**
+ * The first handle of the batch when its handles count down by one (the
+ * i-th is batchTop - i), as registrations linked from one range are; else
+ * 0. The bindings then read no handle from BATCH (SPEC P2).
+ */
+export let batchTop: u32 = 0;
 const base: usize = (__heap_base + 7) & ~7;
 let capacity: u32 = 0; // records that fit in the memory we have
 let fresh: u32 = 1; // the lowest record never handed out
@@ -338,11 +344,15 @@ export function take(max: u32, stopAtGuests: bool): i32 {
       // The batch stays chained by OLDER, as on the stack: settle frees or
       // puts back whole runs of it without walking it again.
       let n: u32 = 0;
+      let first = r;
+      let counting = true;
       do {
         store<u32>(batch + (<usize>n << 2), r);
+        counting &= r == first - n;
         n++;
         r = get(r, OLDER);
       } while (n < max && r && kindOf(r) == JS);
+      batchTop = counting ? first : 0;
       top = r;
       if (r) set(r, NEWER, 0);
       pending -= n;

@@ -21,6 +21,8 @@ export interface CoreExports {
   runTaken(): void;
   /** Where `take` writes the handles it hands out (a WebAssembly.Global). */
   batch: { readonly value: number };
+  /** The batch's first handle when its handles count down by one, else 0 (a WebAssembly.Global). */
+  batchTop: { readonly value: number };
   /** The table slot of the guest handler called last (a WebAssembly.Global). */
   lastGuestSlot: { readonly value: number };
   count(): number;

@@ -46,17 +46,36 @@ export function functionOf(entry: Entry): Handler {
 }
 
 /**
- * JS handlers the stack took from the core at once: a drain calls
- * entries[handles[0]], entries[handles[1]], … below `end` without asking
- * the stack, clearing each entry before the call (the stack counts the
- * cleared ones when it settles the batch). The stack sets `end` to 0 when
- * the stack changes under the batch.
+ * JS handlers the stack took from the core at once, which a drain calls in
+ * order without asking the stack: the i-th is entries[top - i] when `top`
+ * is not 0 (handles counting down, as registrations linked from one range
+ * are), else entries[handles[i]]. Before each call the drain counts it in
+ * `handedOut`, which the stack reads when it settles the batch; it stops
+ * calling the batch once the stack calls `interruptBatch()`.
  */
 export interface TakenBatch {
   handles: Int32Array;
+  top: number;
   /** The stack's entries, by handle. */
   readonly entries: (Entry | undefined)[];
-  end: number;
+}
+
+// The batch being called (see TakenBatch), in module variables rather than
+// properties: the drain writes one before and reads the other after every
+// handler, and at 10^3 handlers, in the interpreter, a property costs about
+// 10 ns a handler more (SPEC P2).
+let batchEpoch = 0;
+/** How many of the last batch taken a drain has called, or is calling. */
+export let handedOut = 0;
+
+/** The stack changed under the batch (or settled it): the drain calling it stops after the current handler. */
+export function interruptBatch(): void {
+  batchEpoch++;
+}
+
+/** The handle of the batch's `pos`-th handler. */
+export function handleAt(batch: TakenBatch, pos: number): number {
+  return batch.top !== 0 ? batch.top - pos : batch.handles[pos];
 }
 
 /** What a drain needs of the stack: the Runtime implements it over the core. */
@@ -245,20 +264,19 @@ export class Drain {
   private runUntilPromise(awaiting: boolean): Started | typeof DONE {
     const { stack, tracing } = this;
     const { batch } = stack;
-    const { entries } = batch;
-    let handles = batch.handles;
     const checkAsync = awaiting && this.carrierFor !== undefined;
-    // Where in the batch: kept in locals, and `end` read again after each
-    // handler, as the stack ends the batch early when it changes under it.
-    // A drain that stopped to await a handler starts here again with a
-    // batch of its own (the rest of the last one is put back first).
+    // Where in the batch, kept in locals; the batch ends early when the
+    // stack changes under it (`epoch` moves). A drain that stopped to await
+    // a handler starts here again with a batch of its own (the rest of the
+    // last one is put back first).
     let pos = 0;
     let end = 0;
+    let epoch = batchEpoch;
     // exit() from here on, a guest's handler's included, is a handler's (R10).
     syncDepth++;
     try {
-      for (;; end = batch.end) {
-        if (pos >= end) {
+      for (;;) {
+        if (pos >= end || epoch !== batchEpoch) {
           let taken: number;
           try {
             // Runs guest handlers itself (unless tracing); a trap in one unwinds to here.
@@ -272,12 +290,12 @@ export class Drain {
             this.runTakenGuest();
             continue;
           }
-          pos = 0;
+          pos = handedOut = 0;
           end = taken;
-          handles = batch.handles;
+          epoch = batchEpoch;
         }
-        if (!tracing) {
-          pos = callPlain(batch, pos, end, checkAsync);
+        if (!tracing && batch.top !== 0) {
+          pos = callPlain(batch, pos, end, epoch, checkAsync);
           const { entry: called, outcome, threw } = stopped;
           if (called !== undefined) {
             stopped.entry = stopped.outcome = undefined;
@@ -288,13 +306,11 @@ export class Drain {
             }
             continue;
           }
-          end = batch.end;
-          if (pos >= end) continue;
+          if (pos >= end || epoch !== batchEpoch) continue;
           // What callPlain leaves: a Call, or an async function to run in its scope.
         }
-        const handle = handles[pos++];
-        const entry = entries[handle]!;
-        entries[handle] = undefined;
+        const entry = batch.entries[handleAt(batch, pos)]!;
+        handedOut = ++pos;
         const start = tracing ? performance.now() : 0;
         // Only an async function's awaits carry its scope (AsyncLocalStorage
         // costs every handler it wraps, and its first use most of a
@@ -402,22 +418,22 @@ const AsyncFunction: unknown = Object.getPrototypeOf(async () => {});
 const stopped: { entry: Handler | undefined; outcome: unknown; threw: boolean } = { entry: undefined, outcome: undefined, threw: false };
 
 /**
- * The drain's common case (SPEC P2): calls the batch's handlers from `pos`
- * while each is a function registered without arguments (and, with
- * `checkAsync`, not an async function) that returns undefined, clearing
- * each entry first; returns where it stopped. It stops at the batch's end,
- * which the stack moves to 0 when a handler changes the stack; before a
- * handler that is not one of those; or after one that threw or returned
- * something, left in `stopped`. Small, and free of everything else a
- * handler may need, so that V8 compiles it early: at 10^3 handlers, run in
- * the interpreter, every operation more per handler counts, and at 10^5
- * a large loop is still waiting for its optimised code.
+ * The drain's common case (SPEC P2): calls the handlers of a batch whose
+ * handles count down (batch.top is not 0: registrations linked from one
+ * range, with no reused record among them) from `pos`, while each is a function registered without arguments (and, with
+ * `checkAsync`, not an async function) that returns undefined, counting
+ * each in `handedOut` first; returns where it stopped. It stops at `end`,
+ * or when the stack changed under the batch (`epoch` is not the batch's
+ * any more); before a handler that is not one of those; or after one that
+ * threw or returned something, left in `stopped`. Small, and free of
+ * everything else a handler may need, so that V8 compiles it early: at
+ * 10^3 handlers, run in the interpreter, every operation more per handler
+ * counts, and at 10^5 a large loop is still waiting for its optimised code.
  */
-function callPlain(batch: TakenBatch, pos: number, end: number, checkAsync: boolean): number {
-  const { entries, handles } = batch;
-  for (; pos < end; end = batch.end) {
-    const handle = handles[pos];
-    const entry = entries[handle];
+function callPlain(batch: TakenBatch, pos: number, end: number, epoch: number, checkAsync: boolean): number {
+  const { entries, top } = batch;
+  while (pos < end && epoch === batchEpoch) {
+    const entry = entries[top - pos];
     if (typeof entry !== "function") return pos;
     if (checkAsync) {
       let prototype: unknown;
@@ -428,8 +444,7 @@ function callPlain(batch: TakenBatch, pos: number, end: number, checkAsync: bool
       }
       if (prototype === AsyncFunction) return pos;
     }
-    entries[handle] = undefined;
-    pos++;
+    handedOut = ++pos;
     let result: unknown;
     try {
       result = entry();
