@@ -3,6 +3,8 @@
 // file system and works on every host.
 
 import type * as Loader from "@assemblyscript/loader";
+// A string: the bundler embeds the file as base64 (scripts/bundle.mjs).
+import coreBase64 from "../build/core.wasm";
 
 /** The core's exports (assembly/index.ts); handles are record indices. */
 export interface CoreExports {
@@ -100,7 +102,7 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
 }
 
 export function loadCore(): CoreExports {
-  compiled ??= new WebAssembly.Module(decodeBase64(require("../build/core.wasm") as string));
+  compiled ??= new WebAssembly.Module(decodeBase64(coreBase64));
   // The release core imports nothing (asconfig.json: no abort, no
   // runtime), so it needs no loader, whose evaluation alone costs about
   // 3 ms (SPEC P4).

@@ -243,19 +243,22 @@ export function missingFlag(guest: Guest, compiled: object): string | undefined 
 
 // Tiny modules that import one function of an exact type: instantiating one
 // with a guest's function succeeds only if the signature matches, which is
-// checked at registration rather than found by a trap at exit.
+// checked at registration rather than found by a trap at exit. Compiled at
+// the first guest registration, not at import (SPEC P4).
 //   (module (import "g" "f" (func (param <params>))))
-function signatureChecker(params: number[]): () => WebAssembly.Module {
-  let compiled: WebAssembly.Module | undefined;
-  const bytes = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4 + params.length, 1, 0x60, params.length, ...params, 0, 2, 7, 1, 1, 0x67, 1, 0x66, 0, 0];
-  return () => (compiled ??= new WebAssembly.Module(new Uint8Array(bytes)));
-}
-const TAKES_I32 = signatureChecker([0x7f]);
-const TAKES_NOTHING = signatureChecker([]);
+type Params = [] | [0x7f];
+const checkers = new Map<Params, WebAssembly.Module>();
+const TAKES_I32: Params = [0x7f];
+const TAKES_NOTHING: Params = [];
 
-function fits(checker: () => WebAssembly.Module, fn: Function): boolean {
+function fits(params: Params, fn: Function): boolean {
+  let checker = checkers.get(params);
+  if (checker === undefined) {
+    const bytes = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4 + params.length, 1, 0x60, params.length, ...params, 0, 2, 7, 1, 1, 0x67, 1, 0x66, 0, 0];
+    checkers.set(params, (checker = new WebAssembly.Module(new Uint8Array(bytes))));
+  }
   try {
-    new WebAssembly.Instance(checker(), { g: { f: fn } });
+    new WebAssembly.Instance(checker, { g: { f: fn } });
     return true;
   } catch {
     return false;
