@@ -264,10 +264,7 @@ export class Shutdown {
   // good.
   private idle(busy: () => boolean): void {
     if (this.active || this.stack.pending() === 0 || busy()) return;
-    // Nothing but the handlers is left to run: whatever calls exit() while
-    // a handler is awaited was started by a handler, so the drain need not
-    // tell whose it is (see newDrain).
-    const drain = this.newDrain(this.host.exitCode(), null, true, false);
+    const drain = this.newDrain(this.host.exitCode(), null, true);
     void this.runAwaited(drain, DEFAULT_SHUTDOWN_TIMEOUT).then(() => {
       if (drain.exitCode !== undefined || drain.endsBySignal) return this.end(drain);
       this.host.setExitCode(exitCodeAfter(drain, this.host.exitCode()));
@@ -317,15 +314,14 @@ export class Shutdown {
   }
 
   /**
-   * A drain; `awaiting`, one that awaits handlers' promises. `scoped`: an
-   * awaited drain beside other work (a server, timers) tells an exit() from
-   * an async handler's awaits, carried by AsyncLocalStorage, from anyone
-   * else's (H2). That costs every handler a check (about 60 ns each at
-   * 10^3, in the interpreter) and every promise once it is used, so the
-   * storage is made only when such a drain meets an async function.
+   * A drain; `awaiting`, one that awaits handlers' promises, and tells an
+   * exit() from an async handler's awaits, carried by AsyncLocalStorage,
+   * from anyone else's: a server's, an application's unref'd timer at the
+   * natural end (H2). The storage costs every promise once it is used, so
+   * it is made only when such a drain meets an async function.
    */
-  private newDrain(code: number, signal: string | null, awaiting = false, scoped = awaiting): Drain {
-    const carrierFor = scoped ? () => (this.carrier ??= this.host.scopeCarrier()) : undefined;
+  private newDrain(code: number, signal: string | null, awaiting = false): Drain {
+    const carrierFor = awaiting ? () => (this.carrier ??= this.host.scopeCarrier()) : undefined;
     // Whether to trace is asked once a drain: reading the environment
     // costs more than running a handler.
     return new Drain(this.stack, this.reports, code, signal, this.reason, this.host.tracing(), carrierFor);

@@ -96,6 +96,13 @@ test("H2: process.exit() from a timer during an awaited drain is an ordinary exi
   assert.is(r.code, 7);
 });
 
+test("H2: at the natural end, beside signal-exit, process.exit() from an application's unref'd timer while a handler is awaited is an ordinary exit", () => {
+  const r = run("exit-from-app-timer-at-natural-end");
+  assert.equal(lines(r.stdout), ["newest handler", "older handler", "signal-exit saw code 7"]);
+  assert.is(r.stderr, 'wasm-atexit: exit handler "longFlush" was cut short: the process is exiting before its promise settled\n');
+  assert.is(r.code, 7);
+});
+
 test("H2, R10: a handler's own process.exit() after an await is its exit request", () => {
   const r = run("exit-in-handler-after-await");
   assert.equal(lines(r.stdout), ["older handler"]);
