@@ -102,6 +102,13 @@ export interface HandlerScope {
 export interface ScopeCarrier {
   run<T>(scope: HandlerScope, body: () => T): T;
   current(): HandlerScope | undefined;
+  /**
+   * Whether the code running now is a promise's reaction (what follows an
+   * await), rather than a timer's or an I/O callback, which carry the
+   * scope of the handler that started them too. True where the host cannot
+   * tell.
+   */
+  inPromiseJob(): boolean;
 }
 
 /** What a step of the drain returns when nothing is pending any more. */
@@ -129,7 +136,10 @@ let untracked: HandlerScope | undefined;
 export function calledFromHandler(carrier: ScopeCarrier | undefined): boolean {
   if (syncDepth > 0) return true;
   const scope = carrier?.current();
-  return scope === undefined ? untracked?.live === true : scope.live;
+  if (scope === undefined) return untracked?.live === true;
+  // A timer the handler started is not the handler (H2): throwing an exit
+  // request into it would escape as an uncaught exception.
+  return scope.live && carrier!.inPromiseJob();
 }
 
 /**

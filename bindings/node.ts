@@ -53,7 +53,19 @@ export const nodeHost: Host = {
     if (carrier === null) {
       const hooks = node().getBuiltinModule?.<typeof import("node:async_hooks")>("node:async_hooks");
       const storage = hooks && new hooks.AsyncLocalStorage<HandlerScope>();
-      carrier = storage && { run: (scope, body) => storage.run(scope, body), current: () => storage.getStore() };
+      if (!hooks || !storage) return (carrier = undefined);
+      // Node, with the storage's hooks on, runs a promise's reaction with
+      // that promise as the current async resource; Deno and Bun do not.
+      // Probed once, in a reaction of its own, before any handler's await.
+      let reactionsKnown = false;
+      storage.run({ live: false }, () => {
+        void Promise.resolve().then(() => (reactionsKnown = hooks.executionAsyncResource() instanceof Promise));
+      });
+      carrier = {
+        run: (scope, body) => storage.run(scope, body),
+        current: () => storage.getStore(),
+        inPromiseJob: () => !reactionsKnown || hooks.executionAsyncResource() instanceof Promise,
+      };
     }
     return carrier;
   },

@@ -103,6 +103,13 @@ test("H2: at the natural end, beside signal-exit, process.exit() from an applica
   assert.is(r.code, 7);
 });
 
+test("H2: process.exit() from a timer an awaited handler started is an ordinary exit, beside signal-exit: nothing thrown, the rest run, its code kept", () => {
+  const r = run("exit-from-handlers-timer");
+  assert.equal(lines(r.stdout), ["older handler", "signal-exit saw code 3"]);
+  assert.is(r.stderr, 'wasm-atexit: exit handler "flush" was cut short: the process is exiting before its promise settled\n');
+  assert.is(r.code, 3);
+});
+
 test("H2, R10: a handler's own process.exit() after an await is its exit request", () => {
   const r = run("exit-in-handler-after-await");
   assert.equal(lines(r.stdout), ["older handler"]);
