@@ -374,8 +374,14 @@ export class Runtime implements Stack {
   private add(api: string, fn: Handler, entry: Entry): number {
     const { entries } = this;
     let handle = entries.length;
-    if (handle < this.rangeEnd) entries.push(entry);
-    else entries[(handle = this.pushOne(api))] = entry;
+    if (handle >= this.rangeEnd) {
+      handle = this.pushOne(api);
+      // A handle past the end (a new range above guests' records, or a
+      // guest's record freed and reused): filled up to one by one, as a
+      // store far past the end would turn `entries` into a dictionary.
+      while (entries.length < handle) entries.push(undefined);
+    }
+    entries[handle] = entry;
     // A drain's batch must not run before this registration (R6).
     interruptBatch();
     if (this.index !== undefined) addToIndex(this.index, fn, handle);
@@ -388,9 +394,6 @@ export class Runtime implements Stack {
     const core = this.core;
     const start = core.reserve(this.rangeSize);
     if (start > 0) {
-      // Guests' records may lie between the last range and this one. Filled
-      // one by one, as a far store would turn `entries` into a dictionary.
-      while (this.entries.length < start) this.entries.push(undefined);
       this.linkedUpTo = start;
       this.rangeEnd = start + this.rangeSize;
       this.updateFastEnd();

@@ -7,6 +7,7 @@
 // first; and nothing leaks: no record, no slot of the core's table.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
 import fc from "fast-check";
 import wabtInit from "wabt";
 import atexit, { errorCodes as E } from "wasm-atexit";
@@ -175,6 +176,33 @@ test("two guests and JavaScript against a model: right answers, right handlers, 
   assert.ok(runs >= 300, `only ${runs} sequences ran`);
   // Over all the runs, slots were reused: the table holds at most both quotas.
   assert.ok(core.table.length <= tableLength + QUOTAS.a + QUOTAS.b);
+});
+
+// JavaScript registrations that reuse a guest's freed records get handles
+// far past the bindings' entries; storing there must not turn the entries
+// into a dictionary, whose every access is slow (SPEC P1, P2). V8 tells,
+// given --allow-natives-syntax, which only a child process can have.
+test("JS handlers in a guest's freed records: the order holds, and the entries stay a fast array", () => {
+  const code = `
+    import atexit from "wasm-atexit";
+    const runtime = globalThis[Symbol.for("wasm-atexit.runtime")];
+    const module = new WebAssembly.Module(Buffer.from("${Buffer.from(GUEST).toString("base64")}", "base64"));
+    runtime.resize(8, 1024);
+    const { instance } = await atexit.instantiate(module, { env: { log() {} } }, { name: "many", quota: 5000 });
+    let last;
+    for (let i = 0; i < 3000; i++) last = instance.exports.register(1, i);
+    // The guest's newest record, freed, is the first a JS registration reuses.
+    instance.exports.unregister(last);
+    const order = [];
+    for (let i = 0; i < 20; i++) atexit.register(() => order.push(i));
+    const dictionary = %HasDictionaryElements(runtime.entries);
+    atexit.runExitHandlers();
+    console.log(JSON.stringify({ dictionary, order }));`;
+  const r = spawnSync(process.execPath, ["--allow-natives-syntax", "--input-type=module", "-e", code], { encoding: "utf8" });
+  assert.is(r.status, 0, r.stderr);
+  const { dictionary, order } = JSON.parse(r.stdout);
+  assert.equal(order, [...Array(20).keys()].reverse());
+  assert.is(dictionary, false);
 });
 
 test.run();
