@@ -21,7 +21,7 @@ import { captureErrors, runtime } from "./helpers.mjs";
 // 4-7 with none, as most handlers are (the drain's fast path).
 const FUNCTIONS = 8;
 const WITH_ARGUMENT = 4;
-const RUNS = 20_000;
+const RUNS = Number(process.env.WASM_ATEXIT_MODEL_RUNS ?? 20_000);
 
 // What a registration does when it runs. Handlers registered during a drain
 // get only the plain actions, so every drain ends.
@@ -176,7 +176,7 @@ test("the package behaves as the reference model on random sequences", () => {
         runtime().resize(1024, 1024);
       }
     }),
-    { numRuns: RUNS, interruptAfterTimeLimit: 60_000 },
+    { numRuns: RUNS, interruptAfterTimeLimit: 60_000, includeErrorInReport: true },
   );
   assert.ok(runs >= 1000, `only ${runs} sequences ran within the time limit`);
 });
