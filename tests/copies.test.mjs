@@ -36,6 +36,13 @@ test("ESM, require() and two other copies (other versions) share one stack and o
   assert.is(r.code, 0);
 });
 
+test("H2 across copies: a timer a handler started, registered through one copy, exits during another copy's shutdown(): an ordinary exit", () => {
+  const r = runFixture("copies-exit.mjs", [copyPackage("copy-c", "0.0.2")]);
+  assert.equal(lines(r.stdout), ["older handler, through the copy"]);
+  assert.is(r.stderr, 'wasm-atexit: exit handler "flush" was cut short: the process is exiting before its promise settled\n');
+  assert.is(r.code, 3);
+});
+
 test("a worker thread has its own stack, drained when the worker ends", () => {
   const r = runFixture("workers.mjs");
   assert.is(r.stderr, "");
