@@ -72,6 +72,9 @@ export async function signalFixture(name, scenario, { grace = 3000, signal = "SI
 /** Lines of text, without the empty last one. */
 export const lines = (text) => text.split("\n").filter((line) => line !== "");
 
+/** The notice an awaited handler gets when an ordinary exit cuts its drain short (H2). */
+export const cutShortNotice = (name) => `wasm-atexit: exit handler "${name}" was cut short: the process is exiting before its promise settled\n`;
+
 /** The runtime behind the package in this thread; `internals` is the core. */
 export const runtime = () => globalThis[Symbol.for("wasm-atexit.runtime")];
 
