@@ -188,7 +188,10 @@ export class Runtime implements Stack {
     if (batch.top !== 0) entries.fill(undefined, batch.top - ran + 1, batch.top + 1);
     else for (let i = 0; i < ran; i++) entries[batch.handles[i]] = undefined;
     if (index !== undefined) {
-      for (let i = ran; i < taken; i++) addToIndex(index, functionOf(entries[handleAt(batch, i)]!), handleAt(batch, i));
+      for (let i = ran; i < taken; i++) {
+        const handle = handleAt(batch, i);
+        addToIndex(index, functionOf(entries[handle]!), handle);
+      }
     }
     // A batch given back early was changed under it: start small again.
     this.batchSize = ran < taken ? MIN_BATCH : Math.min(this.batchSize * 2, this.maxBatch);
@@ -355,7 +358,10 @@ export class Runtime implements Stack {
     batch.top = core.batchTop.value;
     // The index forgets the batch now; settling puts back what did not run.
     if (index !== undefined) {
-      for (let i = 0; i < taken; i++) removeFromIndex(index, functionOf(entries[handleAt(batch, i)]!), handleAt(batch, i));
+      for (let i = 0; i < taken; i++) {
+        const handle = handleAt(batch, i);
+        removeFromIndex(index, functionOf(entries[handle]!), handle);
+      }
     }
     this.taken = taken;
     this.updateFastEnd();
