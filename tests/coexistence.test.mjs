@@ -103,9 +103,9 @@ test("H2: at the natural end, beside signal-exit, process.exit() from an applica
   assert.is(r.code, 7);
 });
 
-test("H2: process.exit() from a timer an awaited handler started is an ordinary exit, beside signal-exit: nothing thrown, the rest run, its code kept", () => {
+test("H2: process.exit() from a timer an awaited handler started is an ordinary exit, beside signal-exit and exit-hook: nothing thrown, the rest run, its code kept", () => {
   const r = run("exit-from-handlers-timer");
-  assert.equal(lines(r.stdout), ["older handler", "signal-exit saw code 3"]);
+  assert.equal(lines(r.stdout), ["older handler", "exit-hook saw code 3", "signal-exit saw code 3"]);
   assert.is(r.stderr, cutShortNotice("flush"));
   assert.is(r.code, 3);
 });
