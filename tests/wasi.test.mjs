@@ -4,7 +4,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -79,6 +79,44 @@ Endings("--trace prints each handler as it ends: which, how long, how", () => {
 });
 
 Endings.run();
+
+const Output = suite("W4: what every guest handler prints reaches a pipe or a file, unflushed");
+
+// goodbye-c.wasm registers, oldest first: the Rust library's handler, its
+// libc atexit() handler, the AssemblyScript library's, then two through
+// wasm_atexit.h; none of them flushes. The --import module's is older still.
+const GOODBYE = [
+  "main",
+  "C header handler says goodbye to everyone",
+  "C header handler without an argument says goodbye",
+  "aslib shared handler 3",
+  "C atexit() handler says goodbye",
+  // Rust's stdout keeps a partial line until the SDK flushes it.
+  "Rust SDK handler says goodbye, on a partial line: js handler",
+].join("\n") + "\n";
+
+Output("the C header's API, the Rust and AssemblyScript SDKs, libc's atexit() and JS, newest first: return 0 and exit(0)", () => {
+  const args = (how) => [join(root, "build", "cli.js"), "run", NATIVE["c program printing from every kind of handler"].prebuilt,
+    "--link", `rustlib=${NATIVE["rust WASI library"].prebuilt}`, "--link", `aslib=${aslib}`, "--import", "tests/fixtures/wasi-js.mjs", "--", how];
+  for (const how of ["return", "exit"]) {
+    const piped = spawnSync(process.execPath, args(how), { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    assert.is(piped.stdout, GOODBYE, `${how}, stdout a pipe`);
+    assert.is(piped.stderr, "", how);
+    assert.is(piped.status, 0, how);
+    const file = join(dir, `goodbye-${how}.txt`);
+    const fd = openSync(file, "w");
+    try {
+      const written = spawnSync(process.execPath, args(how), { cwd: root, encoding: "utf8", stdio: ["ignore", fd, "pipe"] });
+      assert.is(written.stderr, "", how);
+      assert.is(written.status, 0, how);
+    } finally {
+      closeSync(fd);
+    }
+    assert.is(readFileSync(file, "utf8"), GOODBYE, `${how}, stdout a file`);
+  }
+});
+
+Output.run();
 
 const Mistakes = suite("the command's bad input: one line on stderr, no stack trace");
 

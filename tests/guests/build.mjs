@@ -37,6 +37,13 @@ const clangxx = (model, source) =>
     link: ["-L", "lib/wasm32-wasi", "-lwasm-atexit", ...(model === "command" ? ["-Wl,--export-table"] : [])],
   });
 
+// Rust libraries, with Debian's rustc (the rustup one first on PATH has no
+// wasm targets). rustc links with wasm-ld itself and runs no wasm-opt.
+const rustc = (target, source) => (out) => [[
+  "/usr/bin/rustc",
+  ["--edition", "2021", "--target", target, "--crate-type", "cdylib", "-O", "-C", "strip=symbols", "-C", "link-arg=--export-table", source, "-o", out],
+]];
+
 /** The commands that build each native guest, writing to `out`. */
 export const NATIVE = {
   c: {
@@ -78,6 +85,16 @@ export const NATIVE = {
       link: ["-L", "lib/wasm32-wasi", "-lwasm-atexit", "-Wl,--export-table"],
     }),
   },
+  "c program printing from every kind of handler": {
+    tool: "clang",
+    source: "tests/guests/c/goodbye.c",
+    prebuilt: "tests/guests/prebuilt/goodbye-c.wasm",
+    command: clangBuild("clang", "tests/guests/c/goodbye.c", {
+      model: "command",
+      compile: ["-Iinclude"],
+      link: ["-L", "lib/wasm32-wasi", "-lwasm-atexit", "-Wl,--export-table"],
+    }),
+  },
   "c file program": {
     tool: "clang",
     source: "tests/guests/c/files.c",
@@ -94,12 +111,13 @@ export const NATIVE = {
     tool: "/usr/bin/rustc",
     source: "tests/guests/rust/logger.rs",
     prebuilt: "tests/guests/prebuilt/logger-rust.wasm",
-    // rustc links with wasm-ld itself and runs no wasm-opt.
-    command: (out) => [[
-      "/usr/bin/rustc",
-      ["--edition", "2021", "--target", "wasm32-unknown-unknown", "--crate-type", "cdylib", "-O", "-C", "strip=symbols",
-        "-C", "link-arg=--export-table", "tests/guests/rust/logger.rs", "-o", out],
-    ]],
+    command: rustc("wasm32-unknown-unknown", "tests/guests/rust/logger.rs"),
+  },
+  "rust WASI library": {
+    tool: "/usr/bin/rustc",
+    source: "tests/guests/rust/goodbye.rs",
+    prebuilt: "tests/guests/prebuilt/goodbye-rust.wasm",
+    command: rustc("wasm32-wasi", "tests/guests/rust/goodbye.rs"),
   },
 };
 
