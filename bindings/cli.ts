@@ -62,13 +62,14 @@ async function main(argv: string[]): Promise<number> {
   if (programPath === undefined) throw new UsageError("run needs a program: wasm-atexit run <program.wasm>");
   if (extra.length > 0) throw new UsageError(`unexpected "${extra.join(" ")}": the program's arguments go after --`);
 
-  const link: Record<string, Uint8Array> = {};
+  const link = byName<Uint8Array>();
   for (const spec of values.link ?? []) {
     const [name, path] = pair(spec, "=");
-    if (!name || !path) throw new UsageError(`--link takes name=lib.wasm, got "${spec}"`);
+    if (name === "") throw new UsageError(`--link needs the import module's name before "=", got "${spec}"`);
+    if (!path) throw new UsageError(`--link takes name=lib.wasm, got "${spec}"`);
     link[name] = readWasm(path);
   }
-  const preopens: Record<string, string> = {};
+  const preopens = byName<string>();
   for (const spec of values.dir ?? []) {
     // "::" first, as wasmtime spells it, so that a host path may hold ":".
     const [host, guest] = spec.includes("::") ? pair(spec, "::") : pair(spec, ":");
@@ -76,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
     checkDirectory(host);
     preopens[guest ?? host] = host;
   }
-  const env: Record<string, string> = {};
+  const env = byName<string>();
   for (const spec of values.env ?? []) {
     const [key, value] = pair(spec, "=");
     if (!key || value === undefined) throw new UsageError(`--env takes KEY=VALUE, got "${spec}"`);
@@ -94,6 +95,15 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   return runWasi(program, { args: [programPath, ...programArgs], env, preopens, link, name: basename(programPath) });
+}
+
+/**
+ * An object keyed by names the user gives: any string is a key of its own,
+ * "__proto__", "constructor" and "toString" included, never a property
+ * inherited from Object.prototype (or, for "__proto__", the prototype itself).
+ */
+function byName<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
 }
 
 /** Splits at the first `separator`: ["a", "b=c"] for "a=b=c"; [spec, undefined] without one. */

@@ -29,7 +29,9 @@ export async function runWasiWith(kit: WasiKit, program: WasmSource, options: Ru
   const name = options.name ?? "main";
   const makeHost = options.wasi === "browser_wasi_shim" ? shimWasi : nodeWasi;
   const args = options.args ?? [name];
-  const linked: Record<string, Record<string, unknown>> = {};
+  // Keyed by link names, which may be any import module name ("__proto__",
+  // "constructor"): no prototype to shadow them or be set by them.
+  const linked: Record<string, Record<string, unknown>> = Object.create(null);
   for (const linkName of Object.keys(options.link ?? {})) {
     if (RESERVED_MODULES.has(linkName)) {
       throw new WasiError(`cannot link a library as "${linkName}": that import module is wasm-atexit's own`);
@@ -127,7 +129,9 @@ async function link(
     loaded = await instantiateWithLoader(module, imports);
   } catch (err) {
     // The engine's message names the module at best; the import list says which function.
-    const missing = WebAssembly.Module.imports(module).find((entry) => !(entry.name in (imports[entry.module] ?? {})));
+    const provided = (entry: WebAssembly.ModuleImportDescriptor) =>
+      Object.hasOwn(imports, entry.module) && Object.hasOwn(imports[entry.module]!, entry.name);
+    const missing = WebAssembly.Module.imports(module).find((entry) => !provided(entry));
     if (missing) throw new WasiError(`${name} needs the import ${missing.module}.${missing.name}, which nothing provides`);
     if (err instanceof WebAssembly.LinkError) throw new WasiError(`${name} cannot be linked: ${err.message}`);
     throw err;

@@ -18,15 +18,13 @@
  * the export. A reactor (-mexec-model=reactor) needs no other flag. A
  * command needs -Wl,--export-table as well: wasm-ld wraps a command's
  * exports in calls of its constructors and destructors, which must not run
- * again at exit. After each handler the trampoline flushes stdio: libc has
- * flushed it already when exit() ends, and what a handler prints later
- * would stay buffered.
+ * again at exit. The trampoline is wasm_atexit.h's, which flushes stdio
+ * after each handler (SPEC W4).
  *
  * Built by scripts/build-lib.mjs into lib/wasm32-wasi/libwasm-atexit.a.
  */
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include "wasm_atexit.h"
 
 /* atexit.register_call(trampoline, entry): queue trampoline(entry) for exit,
  * `trampoline` being wasm_atexit_call's index in the function table.
@@ -34,39 +32,23 @@
 __attribute__((import_module("atexit"), import_name("register_call")))
 int32_t wasm_atexit_register_call(int32_t trampoline, int32_t entry);
 
-/* One registration: exactly one of the two handlers is set. */
-struct exit_entry {
-  void (*with_arg)(void *);
-  void (*without_arg)(void);
-  void *arg;
-};
-
 __attribute__((export_name("wasm_atexit_call")))
-void wasm_atexit_call(void *raw) {
-  struct exit_entry *entry = raw;
-  struct exit_entry e = *entry;
-  free(entry); /* before the call: a handler that exits or traps leaks nothing */
-  if (e.with_arg) e.with_arg(e.arg);
-  else e.without_arg();
-  fflush(NULL);
+void wasm_atexit_call(void *entry) {
+  wasm_atexit_run_entry(entry);
 }
 
-static int push(struct exit_entry e) {
-  struct exit_entry *entry = malloc(sizeof *entry);
-  if (!entry) return -1;
-  *entry = e;
-  if (wasm_atexit_register_call((int32_t)(uintptr_t)wasm_atexit_call, (int32_t)(uintptr_t)entry) <= 0) {
-    free(entry);
-    return -1; /* C: non-zero when the handler cannot be registered */
-  }
-  return 0;
+static int push(struct wasm_atexit_entry e) {
+  /* C: non-zero when the handler cannot be registered */
+  return wasm_atexit_queue_entry(wasm_atexit_register_call, wasm_atexit_call, e) > 0 ? 0 : -1;
 }
 
 int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle) {
   (void)dso_handle; /* one module: its registrations are its owner's */
-  return push((struct exit_entry){fn, 0, arg});
+  struct wasm_atexit_entry e = {fn, 0, arg};
+  return push(e);
 }
 
 int atexit(void (*fn)(void)) {
-  return push((struct exit_entry){0, fn, 0});
+  struct wasm_atexit_entry e = {0, fn, 0};
+  return push(e);
 }

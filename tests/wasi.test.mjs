@@ -4,7 +4,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -80,6 +80,44 @@ Endings("--trace prints each handler as it ends: which, how long, how", () => {
 
 Endings.run();
 
+const Output = suite("W4: what every guest handler prints reaches a pipe or a file, unflushed");
+
+// goodbye-c.wasm registers, oldest first: the Rust library's handler, its
+// libc atexit() handler, the AssemblyScript library's, then two through
+// wasm_atexit.h; none of them flushes. The --import module's is older still.
+const GOODBYE = [
+  "main",
+  "C header handler says goodbye to everyone",
+  "C header handler without an argument says goodbye",
+  "aslib shared handler 3",
+  "C atexit() handler says goodbye",
+  // Rust's stdout keeps a partial line until the SDK flushes it.
+  "Rust SDK handler says goodbye, on a partial line: js handler",
+].join("\n") + "\n";
+
+Output("the C header's API, the Rust and AssemblyScript SDKs, libc's atexit() and JS, newest first: return 0 and exit(0)", () => {
+  const args = (how) => [join(root, "build", "cli.js"), "run", NATIVE["c program printing from every kind of handler"].prebuilt,
+    "--link", `rustlib=${NATIVE["rust WASI library"].prebuilt}`, "--link", `aslib=${aslib}`, "--import", "tests/fixtures/wasi-js.mjs", "--", how];
+  for (const how of ["return", "exit"]) {
+    const piped = spawnSync(process.execPath, args(how), { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    assert.is(piped.stdout, GOODBYE, `${how}, stdout a pipe`);
+    assert.is(piped.stderr, "", how);
+    assert.is(piped.status, 0, how);
+    const file = join(dir, `goodbye-${how}.txt`);
+    const fd = openSync(file, "w");
+    try {
+      const written = spawnSync(process.execPath, args(how), { cwd: root, encoding: "utf8", stdio: ["ignore", fd, "pipe"] });
+      assert.is(written.stderr, "", how);
+      assert.is(written.status, 0, how);
+    } finally {
+      closeSync(fd);
+    }
+    assert.is(readFileSync(file, "utf8"), GOODBYE, `${how}, stdout a file`);
+  }
+});
+
+Output.run();
+
 const Mistakes = suite("the command's bad input: one line on stderr, no stack trace");
 
 const mistake = (args, message, code) => {
@@ -130,7 +168,51 @@ Mistakes("--help and --version", () => {
   assert.is(version.stdout.trim(), JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version);
 });
 
+Mistakes("--link with an empty name", () =>
+  mistake(["run", program, "--link", `=${clib}`], `--link needs the import module's name before "=", got "=${clib}" (see wasm-atexit --help)`, 2));
+
 Mistakes.run();
+
+const Names = suite("names the user gives: any import module name, any environment variable");
+
+Names("libraries linked as __proto__, constructor, toString, hasOwnProperty, valueOf and a non-ASCII name; --env keys likewise", async () => {
+  const wabt = await (await import("wabt")).default();
+  const wasm = (path, text) => writeFileSync(path, wabt.parseWat("names.wat", text).toBinary({}).buffer);
+  // A WAT string as UTF-8 bytes, each escaped: wabt reads the text itself as Latin-1.
+  const watString = (text) => `"${[...Buffer.from(text)].map((byte) => `\\${byte.toString(16).padStart(2, "0")}`).join("")}"`;
+  const names = ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf", "bibliothèque 図書館"];
+  const work = mkdtempSync(join(tmpdir(), "wasm-atexit-names-"));
+  try {
+    // Library i answers 2^i; the program prints its environment and exits with the sum.
+    const links = names.flatMap((name, i) => {
+      wasm(join(work, `lib${i}.wasm`), `(module (func (export "f") (result i32) (i32.const ${1 << i})))`);
+      return ["--link", `${name}=${join(work, `lib${i}.wasm`)}`];
+    });
+    wasm(join(work, "program.wasm"), `(module
+      ${names.map((name, i) => `(import ${watString(name)} "f" (func $f${i} (result i32)))`).join("\n")}
+      (import "wasi_snapshot_preview1" "environ_sizes_get" (func $sizes (param i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "environ_get" (func $environ (param i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (func (export "_start")
+        (drop (call $sizes (i32.const 0) (i32.const 4)))       ;; count at 0, bytes at 4
+        (drop (call $environ (i32.const 64) (i32.const 1024))) ;; pointers at 64, strings at 1024
+        (i32.store (i32.const 8) (i32.const 1024))            ;; one iovec at 8: the strings
+        (i32.store (i32.const 12) (i32.load (i32.const 4)))
+        (drop (call $write (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 16)))
+        (call $exit ${names.map((_, i) => `(call $f${i})`).reduce((sum, call) => `(i32.add ${sum} ${call})`)})))`);
+    const env = ["__proto__=a", "constructor=b", "toString=c", "hasOwnProperty=d"];
+    const r = command(["run", join(work, "program.wasm"), ...links, ...env.flatMap((pair) => ["--env", pair])]);
+    assert.is(r.stderr, "");
+    assert.is(r.stdout, env.map((pair) => `${pair}\0`).join(""));
+    assert.is(r.code, 2 ** names.length - 1, "every library answered");
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+Names.run();
 
 const Demo = suite("the demo (npm start)");
 

@@ -4,6 +4,10 @@
 //   function flush(db: i32): void { ... }
 //   atExit(flush, db);
 //
+// Handlers are registered as they are, with no flushing trampoline as the C
+// and Rust SDKs have (SPEC W4): AssemblyScript keeps no stdio buffer, so
+// what a handler writes with fd_write is written at once.
+//
 // Build the guest with --exportTable, so the host can find your functions.
 // To register from top-level code, also build with --exportStart _initialize:
 // the host attaches the table first, then runs it.

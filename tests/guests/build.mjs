@@ -16,19 +16,33 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const here = (path) => join(root, "tests", "guests", path);
 
+// clang's wasm32 driver runs wasm-opt over what it links whenever one is
+// on PATH (Debian's binaryen, or npm's, which asc depends on) and the link
+// step is given an -O level. So each guest is compiled with -O2 -c and
+// linked with no -O level: its bytes are the same whatever else is on PATH.
 // Paths are relative to the repository root.
-const clang = (model, source) => (out) => [
-  "clang",
-  [`--target=wasm32-wasi`, `-mexec-model=${model}`, "-O2", "-s", "-Iinclude", "-Wl,--export-table", source, "-o", out],
+const clangBuild = (driver, source, { model, compile = [], link = [] }) => (out, object) => [
+  [driver, ["--target=wasm32-wasi", "-O2", "-c", ...compile, source, "-o", object]],
+  [driver, ["--target=wasm32-wasi", `-mexec-model=${model}`, "-s", object, ...link, "-o", out]],
 ];
+
+const clang = (model, source) => clangBuild("clang", source, { model, compile: ["-Iinclude"], link: ["-Wl,--export-table"] });
 
 // C++ modules as a user builds them: no source change, libwasm-atexit on
 // the link line, and for a command --export-table (docs/ABI.md says why).
-const clangxx = (model, source) => (out) => [
-  "clang++",
-  [`--target=wasm32-wasi`, `-mexec-model=${model}`, "-O2", "-s", "-fno-exceptions", source, "-L", "lib/wasm32-wasi", "-lwasm-atexit",
-    ...(model === "command" ? ["-Wl,--export-table"] : []), "-o", out],
-];
+const clangxx = (model, source) =>
+  clangBuild("clang++", source, {
+    model,
+    compile: ["-fno-exceptions"],
+    link: ["-L", "lib/wasm32-wasi", "-lwasm-atexit", ...(model === "command" ? ["-Wl,--export-table"] : [])],
+  });
+
+// Rust libraries, with Debian's rustc (the rustup one first on PATH has no
+// wasm targets). rustc links with wasm-ld itself and runs no wasm-opt.
+const rustc = (target, source) => (out) => [[
+  "/usr/bin/rustc",
+  ["--edition", "2021", "--target", target, "--crate-type", "cdylib", "-O", "-C", "strip=symbols", "-C", "link-arg=--export-table", source, "-o", out],
+]];
 
 /** The commands that build each native guest, writing to `out`. */
 export const NATIVE = {
@@ -66,10 +80,20 @@ export const NATIVE = {
     tool: "clang",
     source: "tests/guests/c/handlers.c",
     prebuilt: "tests/guests/prebuilt/handlers-c.wasm",
-    command: (out) => [
-      "clang",
-      ["--target=wasm32-wasi", "-O2", "-s", "tests/guests/c/handlers.c", "-L", "lib/wasm32-wasi", "-lwasm-atexit", "-Wl,--export-table", "-o", out],
-    ],
+    command: clangBuild("clang", "tests/guests/c/handlers.c", {
+      model: "command",
+      link: ["-L", "lib/wasm32-wasi", "-lwasm-atexit", "-Wl,--export-table"],
+    }),
+  },
+  "c program printing from every kind of handler": {
+    tool: "clang",
+    source: "tests/guests/c/goodbye.c",
+    prebuilt: "tests/guests/prebuilt/goodbye-c.wasm",
+    command: clangBuild("clang", "tests/guests/c/goodbye.c", {
+      model: "command",
+      compile: ["-Iinclude"],
+      link: ["-L", "lib/wasm32-wasi", "-lwasm-atexit", "-Wl,--export-table"],
+    }),
   },
   "c file program": {
     tool: "clang",
@@ -87,11 +111,13 @@ export const NATIVE = {
     tool: "/usr/bin/rustc",
     source: "tests/guests/rust/logger.rs",
     prebuilt: "tests/guests/prebuilt/logger-rust.wasm",
-    command: (out) => [
-      "/usr/bin/rustc",
-      ["--edition", "2021", "--target", "wasm32-unknown-unknown", "--crate-type", "cdylib", "-O", "-C", "strip=symbols",
-        "-C", "link-arg=--export-table", "tests/guests/rust/logger.rs", "-o", out],
-    ],
+    command: rustc("wasm32-unknown-unknown", "tests/guests/rust/logger.rs"),
+  },
+  "rust WASI library": {
+    tool: "/usr/bin/rustc",
+    source: "tests/guests/rust/goodbye.rs",
+    prebuilt: "tests/guests/prebuilt/goodbye-rust.wasm",
+    command: rustc("wasm32-wasi", "tests/guests/rust/goodbye.rs"),
   },
 };
 
@@ -99,23 +125,19 @@ export function hasTool(tool) {
   return spawnSync(tool, ["--version"], { stdio: "ignore" }).status === 0;
 }
 
-// clang runs any wasm-opt it finds on PATH over its output, and npm puts
-// node_modules/.bin (where binaryen, asc's dependency, has one) on PATH:
-// native builds get a PATH without node_modules, so they are the same
-// under npm and outside it.
-const PATH_WITHOUT_NODE_MODULES = (process.env.PATH ?? "")
-  .split(":")
-  .filter((dir) => !dir.includes("node_modules"))
-  .join(":");
-
-/** Builds a native guest into `out`, from the repository root, so paths in the build are the same everywhere. */
-export function buildNative(language, out) {
-  const [command, args] = NATIVE[language].command(out);
-  execFileSync(command, args, {
-    cwd: root,
-    env: { ...process.env, PATH: PATH_WITHOUT_NODE_MODULES },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
+/**
+ * Builds a native guest into `out`, from the repository root, so paths in
+ * the build are the same everywhere; `env` is the tools' environment.
+ */
+export function buildNative(language, out, env = process.env) {
+  const work = mkdtempSync(join(tmpdir(), "wasm-atexit-native-"));
+  try {
+    for (const [command, args] of NATIVE[language].command(out, join(work, "guest.o"))) {
+      execFileSync(command, args, { cwd: root, env, stdio: ["ignore", "inherit", "inherit"] });
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
   return readFileSync(out);
 }
 
