@@ -292,25 +292,28 @@ export function confine(imports: Record<string, unknown>, preopens: Record<strin
         if (errno === 0 && place) place.fdflags = fdflags;
         return errno;
       },
-      // node:wasi keeps whole seconds. It still checks the fd, its rights
-      // and the flags; then the times are set again, exactly, on the file
-      // the fd was opened as, if it is still there.
+      // node:wasi keeps whole seconds. It still checks the fd and its
+      // rights; then the times are set again, exactly, on the file the fd
+      // was opened as, if it is still there (else, or for stdio, or
+      // without the right to read the times kept, the seconds stay).
       fd_filestat_set_times: (fd: number, atim: bigint, mtim: bigint, flags: number) => {
         const invalid = badTimeFlags(flags);
         if (invalid) return invalid;
         const place = places.get(fd);
-        // The times before, to the nanosecond, for the one node:wasi does not set.
-        const [unknown, before] = place ? ask("fd_filestat_get", fd, FILESTAT_SIZE) : [ERRNO_BADF];
+        // The times as they were, to the nanosecond, for a time not set.
+        const [unread, before] = place ? ask("fd_filestat_get", fd, FILESTAT_SIZE) : [ERRNO_BADF];
         const errno = fdFilestatSetTimes(fd, atim, mtim, flags);
-        if (errno !== 0 || unknown !== 0) return errno;
-        let host;
+        if (errno !== 0 || unread !== 0) return errno;
+        const { path: host } = place!;
+        const at = (offset: number) => before!.getBigUint64(offset, true);
+        let now;
         try {
-          host = fs.lstatSync(place!.path, { bigint: true });
+          now = fs.lstatSync(host, { bigint: true });
         } catch {
-          return 0; // moved away: node:wasi's seconds are what it gets
+          return 0;
         }
-        if (host.dev !== before!.getBigUint64(0, true) || host.ino !== before!.getBigUint64(8, true)) return 0;
-        return setTimes(place!.path, false, atim, mtim, flags, { atime: before!.getBigUint64(40, true), mtime: before!.getBigUint64(48, true) });
+        if (now.dev !== at(0) || now.ino !== at(8)) return 0;
+        return setTimes(host, false, atim, mtim, flags, { atime: at(40), mtime: at(48) });
       },
       // node:wasi sets whole seconds, and on a link's target even when told not to follow it.
       path_filestat_set_times: (fd: number, lookup: number, pointer: number, length: number, atim: bigint, mtim: bigint, flags: number) => {
