@@ -157,22 +157,30 @@ Sandbox("readlink, times, readdir and O_NOFOLLOW, answered by wasm-atexit itself
     "nofollow", "/box/top/secret.txt",
     "nofollow", "/box/sub/up/secret.txt",
   ];
-  const r = runNode(cli, ["run", paths, "--dir", `${box}::/box`, "--", ...outside]);
+  // Last, an open file's path swapped for a link out: its times are set
+  // on the file itself (by node:wasi, to the second), not through the link.
+  const swap = ["swap", "/box/in.txt", "/box/abs"];
+  const r = runNode(cli, ["run", paths, "--dir", `${box}::/box`, "--", ...outside, ...swap]);
   const refused = [];
   for (let i = 0; i < outside.length; i += 2) refused.push(`${outside[i]} ${outside[i + 1]}: Capabilities insufficient`);
   // lutime /box/top sets the times of the link in the box, not of what it leads to.
   refused[8] = "lutime /box/top: 1000000000.000000123";
-  assert.equal(lines(r.stdout), refused);
+  assert.equal(lines(r.stdout), [...refused, "swap /box/in.txt: 1000000000.000000000"]);
+  assert.is(statSync(join(box, "in.txt.moved"), { bigint: true }).mtimeNs, 1_000_000_000_000_000_000n);
+  // Nor on what took the file's place.
+  assert.is.not(lstatSync(join(box, "in.txt"), { bigint: true }).mtimeNs, 1_000_000_000_000_000_123n);
   assert.equal(times(), before);
   assert.is(r.code, 0);
 });
 
-Sandbox("inside, they answer as WASI says: the link's own text, nanosecond times on the link or its file, . and .., ELOOP", () => {
+Sandbox("inside, they answer as WASI says: the link's own text, nanosecond times on the link, its file or an fd, . and .., ELOOP", () => {
   const r = runNode(cli, ["run", paths, "--dir", `${box}::/box`, "--",
     "readlink", "/box/abs",
     "readlink", "/box/subdir",
     "lutime", "/box/alias",
     "utime", "/box/subdir/../in.txt",
+    "futime", "/box/sub/up/box/subdir",
+    "futime", "/box/alias",
     "list", "/box/subdir",
     "nofollow", "/box/alias",
     "nofollow", "/box/subdir/../in.txt",
@@ -182,6 +190,8 @@ Sandbox("inside, they answer as WASI says: the link's own text, nanosecond times
     "readlink /box/subdir: sub",
     "lutime /box/alias: 1000000000.000000123",
     "utime /box/subdir/../in.txt: 1000000000.000000123",
+    "futime /box/sub/up/box/subdir: Capabilities insufficient",
+    "futime /box/alias: 1000000000.000000123",
     "list /box/subdir: . .. up",
     "nofollow /box/alias: Symbolic link loop",
     "nofollow /box/subdir/../in.txt: ok",
