@@ -14,9 +14,9 @@
 // node:wasi (uvwasi) answers otherwise; each case is a test of the official
 // suite (tests/wasi-testsuite): a NUL in a path, opening a symbolic link
 // without following it, `.` and `..` in fd_readdir, an fd's own fdflags,
-// times to the nanosecond and on a link itself, readlink into a short
-// buffer, a preopen's name into a short buffer, and sock_shutdown on what
-// is not a socket. What node:wasi gets right stays node:wasi's.
+// times to the nanosecond, readlink into a short buffer, a preopen's name
+// into a short buffer, and sock_shutdown on what is not a socket. What
+// node:wasi gets right stays node:wasi's.
 //
 // What this cannot isolate: a hard link made inside the directory by
 // someone else to a file outside it (it is a file of the directory), and a
@@ -39,8 +39,12 @@ const ERRNO_BY_CODE: Record<string, number> = {
   ENOSPC: 51, ENOSYS: 52, ENOTDIR: 54, ENOTEMPTY: 55, ENOTSUP: 58, EPERM: 63, EROFS: 69, EXDEV: 75,
 };
 const FILETYPE_UNKNOWN = 0;
+const FILETYPE_BLOCK_DEVICE = 1;
+const FILETYPE_CHARACTER_DEVICE = 2;
 const FILETYPE_DIRECTORY = 3;
+const FILETYPE_REGULAR_FILE = 4;
 const FILETYPE_SOCKET_STREAM = 6;
+const FILETYPE_SYMBOLIC_LINK = 7;
 const LOOKUP_SYMLINK_FOLLOW = 1;
 const OFLAGS_CREAT = 1;
 const OFLAGS_EXCL = 4;
@@ -111,8 +115,8 @@ export function confine(imports: Record<string, unknown>, preopens: Record<strin
 
   /**
    * Where `guestPath`, relative to fd `dirFd`, leads: a Walked place, or an
-   * errno when it leaves its directory. `undefined` when the fd is not one
-   * we know: node:wasi answers those itself (EBADF, ENOTDIR).
+   * errno when it leaves its directory (or holds a NUL). `undefined` when
+   * the fd is not one we know: node:wasi answers those itself (EBADF, ENOTDIR).
    */
   function walk(dirFd: number, guestPath: string, followLast: boolean): Walked | number | undefined {
     // A C string ends at NUL: the kernel would open a shorter path than the program named.
@@ -315,7 +319,7 @@ export function confine(imports: Record<string, unknown>, preopens: Record<strin
         if (now.dev !== at(0) || now.ino !== at(8)) return 0;
         return setTimes(host, false, atim, mtim, flags, { atime: at(40), mtime: at(48) });
       },
-      // node:wasi sets whole seconds, and on a link's target even when told not to follow it.
+      // node:wasi sets whole seconds.
       path_filestat_set_times: (fd: number, lookup: number, pointer: number, length: number, atim: bigint, mtim: bigint, flags: number) => {
         const place = walk(fd, text(pointer, length), follows(lookup));
         if (typeof place === "number") return place;
@@ -418,12 +422,12 @@ function errnoOf(err: unknown): number {
 }
 
 function filetype(stat: import("node:fs").BigIntStats): number {
-  if (stat.isBlockDevice()) return 1;
-  if (stat.isCharacterDevice()) return 2;
+  if (stat.isBlockDevice()) return FILETYPE_BLOCK_DEVICE;
+  if (stat.isCharacterDevice()) return FILETYPE_CHARACTER_DEVICE;
   if (stat.isDirectory()) return FILETYPE_DIRECTORY;
-  if (stat.isFile()) return 4;
+  if (stat.isFile()) return FILETYPE_REGULAR_FILE;
   if (stat.isSocket()) return FILETYPE_SOCKET_STREAM;
-  if (stat.isSymbolicLink()) return 7;
+  if (stat.isSymbolicLink()) return FILETYPE_SYMBOLIC_LINK;
   return FILETYPE_UNKNOWN;
 }
 
