@@ -234,7 +234,8 @@ export function confine(imports: Record<string, unknown>, preopens: Record<strin
       const mtime = flags & FSTFLAGS_MTIM ? mtim : flags & FSTFLAGS_MTIM_NOW ? now : before.mtime;
       (follow ? fs.utimesSync : fs.lutimesSync)(host, Number(atime) / 1e9, Number(mtime) / 1e9);
       const after = stat();
-      if (after.atimeNs !== atime || after.mtimeNs !== mtime) touchExactly(host, follow, atime, mtime);
+      if (after.atimeNs !== atime) touchExactly(host, follow, "-a", atime);
+      if (after.mtimeNs !== mtime) touchExactly(host, follow, "-m", mtime);
       return 0;
     } catch (err) {
       return errnoOf(err);
@@ -431,12 +432,10 @@ function filetype(stat: import("node:fs").BigIntStats): number {
   return FILETYPE_UNKNOWN;
 }
 
-/** utimensat(2) to the nanosecond through touch(1), one time at a time; keeps what node:fs set if it cannot. */
-function touchExactly(host: string, follow: boolean, atime: bigint, mtime: bigint): void {
+/** utimensat(2) to the nanosecond through touch(1), for the access (-a) or modification (-m) time; leaves what node:fs set if it cannot. */
+function touchExactly(host: string, follow: boolean, which: "-a" | "-m", ns: bigint): void {
+  if (ns < 0n) return;
   const { spawnSync } = process.getBuiltinModule("node:child_process") as typeof import("node:child_process");
-  const stamp = (ns: bigint) => `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, "0")}`;
-  if (atime < 0n || mtime < 0n) return;
-  for (const [which, ns] of [["-a", atime], ["-m", mtime]] as const) {
-    spawnSync("touch", ["-c", ...(follow ? [] : ["-h"]), which, "-d", stamp(ns), "--", host], { stdio: "ignore" });
-  }
+  const stamp = `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, "0")}`;
+  spawnSync("touch", ["-c", ...(follow ? [] : ["-h"]), which, "-d", stamp, "--", host], { stdio: "ignore" });
 }
