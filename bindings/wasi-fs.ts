@@ -195,7 +195,7 @@ export function confine(imports: Record<string, unknown>, preopens: Record<strin
     return (fdstat.getBigUint64(8, true) & right) !== right ? ERRNO_NOTCAPABLE : 0;
   }
 
-  /** fd_readdir's entries of a directory: `.` and `..` first, as the kernel and wasmtime list them. */
+  /** fd_readdir's entries of a directory: `.` and `..` first, as wasmtime lists them. */
   function listing(place: Place, fresh: boolean): Entry[] {
     if (!fresh && place.listing) return place.listing;
     const entry = (name: string | Buffer, at: string | Buffer, stat = fs.lstatSync(at, { bigint: true })): Entry => ({
@@ -204,7 +204,10 @@ export function confine(imports: Record<string, unknown>, preopens: Record<strin
       type: filetype(stat),
     });
     const dir = Buffer.from(place.path + "/");
-    const entries = [entry(".", place.path), entry("..", path.dirname(place.path))];
+    // `..` with the directory's own inode number, as wasmtime gives it: no
+    // stat outside a preopened directory, and nothing told of what is there.
+    const self = entry(".", place.path);
+    const entries = [self, { ...self, name: Buffer.from("..") }];
     for (const name of fs.readdirSync(place.path, { encoding: "buffer" })) {
       try {
         entries.push(entry(name, Buffer.concat([dir, name])));
