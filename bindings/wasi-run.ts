@@ -9,7 +9,7 @@
 
 import type { LoadedModule } from "./core.js";
 import type { WasmSource } from "./runtime.js";
-import { confine } from "./sandbox.js";
+import { confine } from "./wasi-fs.js";
 import type { RunWasiOptions, WasiKit } from "./wasi.js";
 
 /** What proc_exit throws: the program ends with `code` (cf. browser_wasi_shim's WASIProcExit). */

@@ -35,7 +35,7 @@ copyFileSync("bindings/import-optional.js", "build/import-optional.js");
 // What runWasi imports when a program first runs (bindings/wasi-run.ts):
 // apart, so that importing the package parses none of it (SPEC P4). It
 // takes what it shares with the package as arguments, and bundles only
-// the --dir sandbox.
+// wasi-fs.ts (the --dir sandbox, and what node:wasi answers wrongly).
 await build({
   ...common,
   entryPoints: ["bindings/wasi-run.ts"],

@@ -1,6 +1,7 @@
 // The package as a user installs it: `npm pack`, the tarball installed into a
-// fresh project, handlers run at exit from ESM and CommonJS, and the shipped
-// types checked by tsc, including argument inference from `fn`.
+// fresh project, handlers run at exit from ESM and CommonJS, the command
+// through the official WASI test suite, and the shipped types checked by
+// tsc, including argument inference from `fn`.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -9,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { lines } from "./helpers.mjs";
+import { passes, suiteTests } from "./wasi-suite.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "wasm-atexit-pack-"));
@@ -128,6 +130,12 @@ test("the installed command runs", () => {
   const version = spawnSync(join(project, "node_modules", ".bin", "wasm-atexit"), ["--version"], { cwd: project, encoding: "utf8" });
   assert.is(version.stderr, "");
   assert.is(version.stdout.trim(), JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version);
+});
+
+test("the installed command passes the official WASI test suite, all 72", () => {
+  const command = join(project, "node_modules", "wasm-atexit", "build", "cli.js");
+  const failed = suiteTests().filter((t) => !passes(t, command)).map((t) => t.name);
+  assert.equal(failed, []);
 });
 
 test("the shipped types infer a handler's arguments from fn", () => {

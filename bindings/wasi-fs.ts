@@ -1,0 +1,444 @@
+// What a path and an fd mean to a WASI program run over node:wasi: the one
+// place that decides it. Two jobs, both done by wrapping node:wasi's imports.
+//
+// `--dir` as a sandbox (SPEC W6). node:wasi checks a path only lexically
+// and for a symbolic link as its last component, so a link in the middle of
+// a path (`box/root/etc/passwd`, with `box/root -> /`) leads the kernel out
+// of the directory. Here every path a program passes to a `path_*` function
+// is walked first, component by component, from the real directory its fd
+// stands for, expanding each symbolic link the call would follow; a walk
+// that leaves the preopened directory it started in fails with NOTCAPABLE,
+// as under wasmtime. Only a walk that stays inside reaches the file system.
+//
+// WASI preview 1 as the specification and wasmtime answer it, where
+// node:wasi (uvwasi) answers otherwise; each case is a test of the official
+// suite (tests/wasi-testsuite): a NUL in a path, opening a symbolic link
+// without following it, `.` and `..` in fd_readdir, an fd's own fdflags,
+// times to the nanosecond, readlink into a short buffer, a preopen's name
+// into a short buffer, and sock_shutdown on what is not a socket. What
+// node:wasi gets right stays node:wasi's.
+//
+// What this cannot isolate: a hard link made inside the directory by
+// someone else to a file outside it (it is a file of the directory), and a
+// component swapped for a link by another host process between the check
+// and the call.
+
+// WASI preview 1's numbers (witx: typenames.witx).
+const ERRNO_BADF = 8;
+const ERRNO_EXIST = 20;
+const ERRNO_INVAL = 28;
+const ERRNO_IO = 29;
+const ERRNO_LOOP = 32;
+const ERRNO_NAMETOOLONG = 37;
+const ERRNO_NOBUFS = 42;
+const ERRNO_NOTSOCK = 57;
+const ERRNO_NOTCAPABLE = 76;
+const ERRNO_BY_CODE: Record<string, number> = {
+  E2BIG: 1, EACCES: 2, EAGAIN: 6, EBADF: 8, EBUSY: 10, EEXIST: 20, EFBIG: 22, EINVAL: 28, EIO: 29,
+  EISDIR: 31, ELOOP: 32, EMFILE: 33, EMLINK: 34, ENAMETOOLONG: 37, ENFILE: 41, ENOENT: 44, ENOMEM: 48,
+  ENOSPC: 51, ENOSYS: 52, ENOTDIR: 54, ENOTEMPTY: 55, ENOTSUP: 58, EPERM: 63, EROFS: 69, EXDEV: 75,
+};
+const FILETYPE_UNKNOWN = 0;
+const FILETYPE_BLOCK_DEVICE = 1;
+const FILETYPE_CHARACTER_DEVICE = 2;
+const FILETYPE_DIRECTORY = 3;
+const FILETYPE_REGULAR_FILE = 4;
+const FILETYPE_SOCKET_STREAM = 6;
+const FILETYPE_SYMBOLIC_LINK = 7;
+const LOOKUP_SYMLINK_FOLLOW = 1;
+const OFLAGS_CREAT = 1;
+const OFLAGS_EXCL = 4;
+const FSTFLAGS_ATIM = 1;
+const FSTFLAGS_ATIM_NOW = 2;
+const FSTFLAGS_MTIM = 4;
+const FSTFLAGS_MTIM_NOW = 8;
+const RIGHTS_FD_READDIR = 1n << 14n;
+const RIGHTS_PATH_READLINK = 1n << 15n;
+const RIGHTS_PATH_FILESTAT_SET_TIMES = 1n << 20n;
+// Memory layouts: fdstat is 24 bytes (filetype u8 at 0, fdflags u16 at 2,
+// rights u64 at 8 and 16); filestat 64 (dev u64 at 0, ino u64 at 8, then
+// filetype, nlink, size, atim, mtim, ctim); a dirent 24 before its name
+// (d_next u64 at 0, d_ino u64 at 8, d_namlen u32 at 16, d_type u8 at 20).
+const FDSTAT_SIZE = 24;
+const FILESTAT_SIZE = 64;
+const DIRENT_SIZE = 24;
+// Linux follows at most 40 links in one path.
+const MAX_LINKS = 40;
+
+type Fs = typeof import("node:fs");
+type Path = typeof import("node:path");
+// Wasm i64 arguments (times, cookies, rights) arrive as BigInt.
+type WasiFunction = (...args: any[]) => number;
+
+/** What an fd of the program stands for: a real host path, the preopened directory it lies in, and its fdflags. */
+interface Place {
+  path: string;
+  root: string;
+  fdflags: number;
+  /** fd_readdir's entries for this directory, read afresh at cookie 0. */
+  listing?: Entry[];
+}
+
+/** Where a walk ends: a Place, and what the caller must know of its last component. */
+interface Walked extends Place {
+  /** The last component is a symbolic link the call does not follow. */
+  unfollowedLink: boolean;
+}
+
+interface Entry {
+  name: Buffer;
+  ino: bigint;
+  type: number;
+}
+
+/**
+ * Wraps node:wasi's imports so that no path leaves the `preopens`, and
+ * that calls node:wasi answers wrongly are answered as WASI says.
+ * `preopens` is the object given to node:wasi, which numbers its
+ * directories from fd 3 in `Object.keys` order. Call `bind` with the
+ * instance's memory before the program runs.
+ */
+export function confine(imports: Record<string, unknown>, preopens: Record<string, string>) {
+  const fs = process.getBuiltinModule("node:fs") as Fs;
+  const path = process.getBuiltinModule("node:path") as Path;
+  const places = new Map<number, Place>();
+  Object.values(preopens).forEach((host, index) => {
+    const root = fs.realpathSync(host);
+    places.set(3 + index, { path: root, root, fdflags: 0 });
+  });
+  let memory: WebAssembly.Memory | undefined;
+  const decoder = new TextDecoder();
+  const bytes = (pointer: number, length: number) => new Uint8Array(memory!.buffer, pointer, length);
+  const view = () => new DataView(memory!.buffer);
+  const text = (pointer: number, length: number) => decoder.decode(bytes(pointer, length));
+  const original = (name: string) => imports[name] as WasiFunction;
+
+  /**
+   * Where `guestPath`, relative to fd `dirFd`, leads: a Walked place, or an
+   * errno when it leaves its directory (or holds a NUL). `undefined` when
+   * the fd is not one we know: node:wasi answers those itself (EBADF, ENOTDIR).
+   */
+  function walk(dirFd: number, guestPath: string, followLast: boolean): Walked | number | undefined {
+    // A C string ends at NUL: the kernel would open a shorter path than the program named.
+    if (guestPath.includes("\0")) return ERRNO_INVAL;
+    const start = places.get(dirFd);
+    if (start === undefined) return undefined;
+    const { root } = start;
+    if (guestPath.startsWith("/")) return ERRNO_NOTCAPABLE;
+    const pending = guestPath.split("/").reverse();
+    let current = start.path;
+    let links = 0;
+    let unfollowedLink = false;
+    while (pending.length > 0) {
+      const part = pending.pop()!;
+      if (part === "" || part === ".") continue;
+      if (part === "..") {
+        current = path.dirname(current);
+        if (!inside(current, root)) return ERRNO_NOTCAPABLE;
+        continue;
+      }
+      const next = path.join(current, part);
+      const isLast = pending.every((rest) => rest === "" || rest === ".");
+      let target: string | undefined;
+      try {
+        if (fs.lstatSync(next).isSymbolicLink()) {
+          if (isLast && !followLast) unfollowedLink = true;
+          else target = fs.readlinkSync(next);
+        }
+      } catch {
+        // Missing (a file about to be created) or unreadable: the call
+        // itself gives the right error, and the path so far is inside.
+      }
+      if (target === undefined) {
+        current = next;
+        continue;
+      }
+      if (++links > MAX_LINKS) return ERRNO_LOOP;
+      if (target.startsWith("/")) return ERRNO_NOTCAPABLE;
+      pending.push(...target.split("/").reverse());
+    }
+    if (!inside(current, root)) return ERRNO_NOTCAPABLE;
+    return { path: current, root, fdflags: 0, unfollowedLink };
+  }
+
+  /** node:wasi's `name`, called only when each path argument stays inside. */
+  function guarded(name: string, paths: (args: number[]) => [fd: number, pointer: number, length: number, follow: boolean][]): WasiFunction {
+    const call = original(name);
+    return (...args) => {
+      for (const [fd, pointer, length, follow] of paths(args)) {
+        const place = walk(fd, text(pointer, length), follow);
+        if (typeof place === "number") return place;
+      }
+      return call(...args);
+    };
+  }
+
+  /**
+   * Asks node:wasi's `name` for the struct of `size` bytes it writes for
+   * `fd` (fdstat, filestat), without touching the program's memory: the
+   * answer is written at address 0, copied, and the bytes there put back.
+   */
+  function ask(name: string, fd: number, size: number): [errno: number, answer: DataView] {
+    const saved = bytes(0, size).slice();
+    try {
+      const errno = original(name)(fd, 0);
+      return [errno, new DataView(bytes(0, size).slice().buffer)];
+    } finally {
+      bytes(0, size).set(saved);
+    }
+  }
+
+  /** 0 when `fd` is open with `right` (0n: any fd), else node:wasi's errno for the fd or NOTCAPABLE. */
+  function holds(fd: number, right: bigint): number {
+    const [errno, fdstat] = ask("fd_fdstat_get", fd, FDSTAT_SIZE);
+    if (errno !== 0) return errno;
+    return (fdstat.getBigUint64(8, true) & right) !== right ? ERRNO_NOTCAPABLE : 0;
+  }
+
+  /** fd_readdir's entries of a directory: `.` and `..` first, as wasmtime lists them. */
+  function listing(place: Place, fresh: boolean): Entry[] {
+    if (!fresh && place.listing) return place.listing;
+    const entry = (name: string | Buffer, at: string | Buffer, stat = fs.lstatSync(at, { bigint: true })): Entry => ({
+      name: Buffer.from(name),
+      ino: stat.ino,
+      type: filetype(stat),
+    });
+    const dir = Buffer.from(place.path + "/");
+    // `..` with the directory's own inode number, as wasmtime gives it: no
+    // stat outside a preopened directory, and nothing told of what is there.
+    const self = entry(".", place.path);
+    const entries = [self, { ...self, name: Buffer.from("..") }];
+    for (const name of fs.readdirSync(place.path, { encoding: "buffer" })) {
+      try {
+        entries.push(entry(name, Buffer.concat([dir, name])));
+      } catch {
+        // Removed since the directory was read: not listed.
+      }
+    }
+    place.listing = entries;
+    return entries;
+  }
+
+  /**
+   * Sets a file's times to the nanosecond, as utimensat(2) does: each is
+   * the time given, now, or as `before` has it (fstflags). node:fs (libuv)
+   * keeps microseconds only, so when that is not exact, touch(1) sets them;
+   * where there is none, microseconds are what the file gets.
+   */
+  function setTimes(host: string, follow: boolean, atim: bigint, mtim: bigint, flags: number, before?: { atime: bigint; mtime: bigint }): number {
+    try {
+      const stat = () => (follow ? fs.statSync : fs.lstatSync)(host, { bigint: true });
+      if (before === undefined) {
+        const { atimeNs, mtimeNs } = stat();
+        before = { atime: atimeNs, mtime: mtimeNs };
+      }
+      const now = BigInt(Date.now()) * 1_000_000n;
+      const atime = flags & FSTFLAGS_ATIM ? atim : flags & FSTFLAGS_ATIM_NOW ? now : before.atime;
+      const mtime = flags & FSTFLAGS_MTIM ? mtim : flags & FSTFLAGS_MTIM_NOW ? now : before.mtime;
+      (follow ? fs.utimesSync : fs.lutimesSync)(host, Number(atime) / 1e9, Number(mtime) / 1e9);
+      const after = stat();
+      if (after.atimeNs !== atime) touchExactly(host, follow, "-a", atime);
+      if (after.mtimeNs !== mtime) touchExactly(host, follow, "-m", mtime);
+      return 0;
+    } catch (err) {
+      return errnoOf(err);
+    }
+  }
+
+  const follows = (flags: number) => (flags & LOOKUP_SYMLINK_FOLLOW) !== 0;
+  const pathOpen = original("path_open");
+  const fdClose = original("fd_close");
+  const fdRenumber = original("fd_renumber");
+  const fdFdstatGet = original("fd_fdstat_get");
+  const fdFdstatSetFlags = original("fd_fdstat_set_flags");
+  const fdFilestatSetTimes = original("fd_filestat_set_times");
+  const fdPrestatDirName = original("fd_prestat_dir_name");
+  const fdReaddir = original("fd_readdir");
+  return {
+    imports: {
+      ...imports,
+      path_open: (fd: number, dirFlags: number, pointer: number, length: number, oflags: number, ...rest: any[]) => {
+        const place = walk(fd, text(pointer, length), follows(dirFlags));
+        if (typeof place === "number") return place;
+        // O_NOFOLLOW: a link as the last component is not opened (POSIX ELOOP);
+        // node:wasi follows it.
+        if (place?.unfollowedLink) return oflags & OFLAGS_CREAT && oflags & OFLAGS_EXCL ? ERRNO_EXIST : ERRNO_LOOP;
+        const errno = pathOpen(fd, dirFlags, pointer, length, oflags, ...rest);
+        // The new fd may be a directory that later calls are relative to.
+        if (errno === 0 && place !== undefined) {
+          const [fdflags, opened] = rest.slice(-2) as [number, number];
+          places.set(view().getUint32(opened, true), { path: place.path, root: place.root, fdflags });
+        }
+        return errno;
+      },
+      fd_close: (fd: number) => {
+        const errno = fdClose(fd);
+        if (errno === 0) places.delete(fd);
+        return errno;
+      },
+      fd_renumber: (from: number, to: number) => {
+        const errno = fdRenumber(from, to);
+        if (errno === 0) {
+          const place = places.get(from);
+          places.delete(from);
+          if (place) places.set(to, place);
+          else places.delete(to);
+        }
+        return errno;
+      },
+      // node:wasi reports the host's open flags (O_LARGEFILE on a
+      // directory), not the fdflags the fd was opened with.
+      fd_fdstat_get: (fd: number, out: number) => {
+        const errno = fdFdstatGet(fd, out);
+        const place = places.get(fd);
+        if (errno === 0 && place) view().setUint16(out + 2, place.fdflags, true);
+        return errno;
+      },
+      fd_fdstat_set_flags: (fd: number, fdflags: number) => {
+        const errno = fdFdstatSetFlags(fd, fdflags);
+        const place = places.get(fd);
+        if (errno === 0 && place) place.fdflags = fdflags;
+        return errno;
+      },
+      // node:wasi keeps whole seconds. It still checks the fd and its
+      // rights; then the times are set again, exactly, on the file the fd
+      // was opened as, if it is still there (else, or for stdio, or
+      // without the right to read the times kept, the seconds stay).
+      fd_filestat_set_times: (fd: number, atim: bigint, mtim: bigint, flags: number) => {
+        const invalid = badTimeFlags(flags);
+        if (invalid) return invalid;
+        const place = places.get(fd);
+        // The times as they were, to the nanosecond, for a time not set.
+        const [unread, before] = place ? ask("fd_filestat_get", fd, FILESTAT_SIZE) : [ERRNO_BADF];
+        const errno = fdFilestatSetTimes(fd, atim, mtim, flags);
+        if (errno !== 0 || unread !== 0) return errno;
+        const { path: host } = place!;
+        const at = (offset: number) => before!.getBigUint64(offset, true);
+        let now;
+        try {
+          now = fs.lstatSync(host, { bigint: true });
+        } catch {
+          return 0;
+        }
+        if (now.dev !== at(0) || now.ino !== at(8)) return 0;
+        return setTimes(host, false, atim, mtim, flags, { atime: at(40), mtime: at(48) });
+      },
+      // node:wasi sets whole seconds.
+      path_filestat_set_times: (fd: number, lookup: number, pointer: number, length: number, atim: bigint, mtim: bigint, flags: number) => {
+        const place = walk(fd, text(pointer, length), follows(lookup));
+        if (typeof place === "number") return place;
+        if (place === undefined) return original("path_filestat_set_times")(fd, lookup, pointer, length, atim, mtim, flags);
+        return badTimeFlags(flags) || holds(fd, RIGHTS_PATH_FILESTAT_SET_TIMES) || setTimes(place.path, follows(lookup), atim, mtim, flags);
+      },
+      // node:wasi fails with NOBUFS where readlink(2) fills the buffer and stops.
+      path_readlink: (fd: number, pointer: number, length: number, buffer: number, size: number, used: number) => {
+        const place = walk(fd, text(pointer, length), false);
+        if (typeof place === "number") return place;
+        if (place === undefined) return original("path_readlink")(fd, pointer, length, buffer, size, used);
+        const refused = holds(fd, RIGHTS_PATH_READLINK);
+        if (refused) return refused;
+        let target: Buffer;
+        try {
+          target = fs.readlinkSync(place.path, { encoding: "buffer" });
+        } catch (err) {
+          return errnoOf(err);
+        }
+        const written = target.subarray(0, size);
+        bytes(buffer, written.length).set(written);
+        view().setUint32(used, written.length, true);
+        return 0;
+      },
+      // node:wasi leaves out `.` and `..`.
+      fd_readdir: (fd: number, buffer: number, size: number, cookie: bigint, used: number) => {
+        const place = places.get(fd);
+        if (place === undefined) return fdReaddir(fd, buffer, size, cookie, used);
+        const refused = holds(fd, RIGHTS_FD_READDIR);
+        if (refused) return refused;
+        let entries;
+        try {
+          entries = listing(place, cookie === 0n);
+        } catch (err) {
+          return errnoOf(err);
+        }
+        // Entries one after another, the last cut short when the buffer
+        // is full: a full buffer tells the program to ask again from the
+        // last whole entry's d_next.
+        const out = bytes(buffer, size);
+        let at = 0;
+        for (let index = Number(cookie); index < entries.length && at < size; index++) {
+          const { name, ino, type } = entries[index];
+          const dirent = new DataView(new ArrayBuffer(DIRENT_SIZE));
+          dirent.setBigUint64(0, BigInt(index + 1), true);
+          dirent.setBigUint64(8, ino, true);
+          dirent.setUint32(16, name.length, true);
+          dirent.setUint8(20, type);
+          const whole = Buffer.concat([new Uint8Array(dirent.buffer), name]);
+          const fits = whole.subarray(0, size - at);
+          out.set(fits, at);
+          at += fits.length;
+        }
+        view().setUint32(used, at, true);
+        return 0;
+      },
+      // node:wasi fails with NOBUFS; WASI's answer for a name longer than the buffer is NAMETOOLONG.
+      fd_prestat_dir_name: (fd: number, pointer: number, length: number) => {
+        const errno = fdPrestatDirName(fd, pointer, length);
+        return errno === ERRNO_NOBUFS ? ERRNO_NAMETOOLONG : errno;
+      },
+      // node:wasi answers NOTSUP for any fd. It holds no socket (stdio
+      // included, as for wasmtime: a stream, whatever the host's fd is),
+      // so shutdown(2)'s answer is BADF for a closed fd, else NOTSOCK.
+      sock_shutdown: (fd: number) => holds(fd, 0n) || ERRNO_NOTSOCK,
+      path_create_directory: guarded("path_create_directory", ([fd, p, n]) => [[fd, p, n, false]]),
+      path_remove_directory: guarded("path_remove_directory", ([fd, p, n]) => [[fd, p, n, false]]),
+      path_unlink_file: guarded("path_unlink_file", ([fd, p, n]) => [[fd, p, n, false]]),
+      path_filestat_get: guarded("path_filestat_get", ([fd, flags, p, n]) => [[fd, p, n, follows(flags)]]),
+      path_symlink: guarded("path_symlink", ([, , fd, p, n]) => [[fd, p, n, false]]),
+      path_link: guarded("path_link", ([fd, flags, p, n, newFd, newP, newN]) => [
+        [fd, p, n, follows(flags)],
+        [newFd, newP, newN, false],
+      ]),
+      path_rename: guarded("path_rename", ([fd, p, n, newFd, newP, newN]) => [
+        [fd, p, n, false],
+        [newFd, newP, newN, false],
+      ]),
+    },
+    bind(instance: object) {
+      const exported = (instance as WebAssembly.Instance).exports.memory;
+      if (exported instanceof WebAssembly.Memory) memory = exported;
+    },
+  };
+}
+
+function inside(path: string, root: string): boolean {
+  return path === root || path.startsWith(root.endsWith("/") ? root : root + "/");
+}
+
+/** INVAL when a time is both given and "now" (WASI's fstflags rule), else 0. */
+function badTimeFlags(flags: number): number {
+  const both = (given: number, now: number) => (flags & given) !== 0 && (flags & now) !== 0;
+  return both(FSTFLAGS_ATIM, FSTFLAGS_ATIM_NOW) || both(FSTFLAGS_MTIM, FSTFLAGS_MTIM_NOW) ? ERRNO_INVAL : 0;
+}
+
+/** The WASI errno for a node:fs error. */
+function errnoOf(err: unknown): number {
+  return ERRNO_BY_CODE[(err as NodeJS.ErrnoException).code ?? ""] ?? ERRNO_IO;
+}
+
+function filetype(stat: import("node:fs").BigIntStats): number {
+  if (stat.isBlockDevice()) return FILETYPE_BLOCK_DEVICE;
+  if (stat.isCharacterDevice()) return FILETYPE_CHARACTER_DEVICE;
+  if (stat.isDirectory()) return FILETYPE_DIRECTORY;
+  if (stat.isFile()) return FILETYPE_REGULAR_FILE;
+  if (stat.isSocket()) return FILETYPE_SOCKET_STREAM;
+  if (stat.isSymbolicLink()) return FILETYPE_SYMBOLIC_LINK;
+  return FILETYPE_UNKNOWN;
+}
+
+/** utimensat(2) to the nanosecond through touch(1), for the access (-a) or modification (-m) time; leaves what node:fs set if it cannot. */
+function touchExactly(host: string, follow: boolean, which: "-a" | "-m", ns: bigint): void {
+  if (ns < 0n) return;
+  const { spawnSync } = process.getBuiltinModule("node:child_process") as typeof import("node:child_process");
+  const stamp = `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, "0")}`;
+  spawnSync("touch", ["-c", ...(follow ? [] : ["-h"]), which, "-d", stamp, "--", host], { stdio: "ignore" });
+}
