@@ -1,6 +1,6 @@
 // The JavaScript API in-process (SPEC's API table, R1–R5, R9, bad input).
 // Each test starts from an empty stack.
-import { suite } from "uvu";
+import { suite } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import atexit, { clear, count, exitNow, onExit, register, runExitHandlers, unregister } from "wasm-atexit";
 import { failuresOf, runtime } from "./helpers.mjs";

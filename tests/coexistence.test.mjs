@@ -1,7 +1,7 @@
 // wasm-atexit beside the other exit libraries and the exits of real
 // programs (SPEC H1, H2, H4, R9, R12, R14): child processes that get real
 // signals, with the real signal-exit, exit-hook and close-with-grace.
-import { test } from "uvu";
+import { test } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import { cutShortNotice, lines, runFixture, signalFixture } from "./helpers.mjs";
 

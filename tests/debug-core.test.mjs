@@ -3,7 +3,7 @@
 // linked before they are reserved again, one batch taken at a time, each
 // settled before anything else touches the stack — which the release
 // core trusts without checking.
-import { test } from "uvu";
+import { test } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";

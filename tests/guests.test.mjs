@@ -1,7 +1,7 @@
 // Wasm guests share the stack (SPEC G1–G7): real guests in AssemblyScript
 // (compiled here by the project's asc), C and Rust (tests/guests/prebuilt,
 // see tests/guests/build.mjs), and hand-written WAT for exact ABI cases.
-import { suite } from "uvu";
+import { suite } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";

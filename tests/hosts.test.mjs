@@ -2,7 +2,7 @@
 // packages, which .ci/run installs), and a page in Debian's headless Chromium
 // driven by playwright-core. Elsewhere these are skipped (uvu counts them),
 // unless WASM_ATEXIT_REQUIRE_HOSTS=1 (as in CI), where they fail.
-import { suite } from "uvu";
+import { suite } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";

@@ -11,7 +11,7 @@
 // steps register dozens at once, so that registrations and removals inside
 // handlers fall on every side of those boundaries; half check count() only
 // between top-level steps, as count() settles a batch.
-import { test } from "uvu";
+import { test } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import atexit from "wasm-atexit";

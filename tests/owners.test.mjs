@@ -5,7 +5,7 @@
 // signature, null), drain, dispose — against a plain model. Each answer
 // is the model's; each drain calls exactly the model's handlers, newest
 // first; and nothing leaks: no record, no slot of the core's table.
-import { test } from "uvu";
+import { test } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import fc from "fast-check";

@@ -1,7 +1,7 @@
 // The package as a user installs it: `npm pack`, the tarball installed into a
 // fresh project, handlers run at exit from ESM and CommonJS, and the shipped
 // types checked by tsc, including argument inference from `fn`.
-import { test } from "uvu";
+import { test } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";

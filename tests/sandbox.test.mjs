@@ -1,7 +1,7 @@
 // `--dir` is a sandbox (SPEC W6), and the sandbox costs the official WASI
 // test suite nothing: every test of tests/wasi-testsuite that a plain
 // node:wasi runner passes, `wasm-atexit run` passes too.
-import { suite } from "uvu";
+import { suite } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

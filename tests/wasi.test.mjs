@@ -1,7 +1,7 @@
 // WASI hosts and the command (SPEC W1–W3): a C WASI program, linked to a C
 // library and an AssemblyScript library, run by the real command (and by
 // runWasi under browser_wasi_shim) in child processes.
-import { suite } from "uvu";
+import { suite } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
