@@ -176,9 +176,11 @@ test("the package behaves as the reference model on random sequences", () => {
         runtime().resize(1024, 1024);
       }
     }),
-    { numRuns: RUNS, interruptAfterTimeLimit: 60_000, includeErrorInReport: true },
+    // No time limit: the README states how many sequences run (a few seconds here).
+    { numRuns: RUNS, includeErrorInReport: true },
   );
-  assert.ok(runs >= 1000, `only ${runs} sequences ran within the time limit`);
+  assert.is(runs, RUNS, "every sequence asked for ran");
+  console.log(`  (the model test ran ${runs} random sequences)`);
 });
 
 test.run();
