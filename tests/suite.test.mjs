@@ -12,10 +12,11 @@ const uvu = fileURLToPath(new URL("../node_modules/uvu/bin.js", import.meta.url)
 
 /** Runs tests/fixtures/hooks with uvu's command, as `npm test` runs tests/, breaking the hook `hook`. */
 function runHooked(hook) {
-  const r = runNode(uvu, [fixture("hooks"), "--color", "false"], { env: { ...process.env, HOOK: hook } });
-  const total = Number(/Total: +(\d+)/.exec(r.stdout)?.[1]);
-  const passed = Number(/Passed: +(\d+)/.exec(r.stdout)?.[1]);
-  return { ...r, total, passed };
+  const r = runNode(uvu, [fixture("hooks")], { env: { ...process.env, HOOK: hook } });
+  const stdout = r.stdout.replace(/\x1b\[[0-9;]*m/g, ""); // uvu colours its output under npm test
+  const total = Number(/Total: +(\d+)/.exec(stdout)?.[1]);
+  const passed = Number(/Passed: +(\d+)/.exec(stdout)?.[1]);
+  return { ...r, stdout, total, passed };
 }
 
 test("with no hook broken, hooks and tests run in uvu's order and the run passes", () => {
