@@ -1,9 +1,17 @@
 // wasm-atexit beside the other exit libraries and the exits of real
 // programs (SPEC H1, H2, H4, R9, R12, R14): child processes that get real
 // signals, with the real signal-exit, exit-hook and close-with-grace.
-import { test } from "uvu";
+import { test } from "./suite.mjs";
 import * as assert from "uvu/assert";
-import { cutShortNotice, lines, runFixture, signalFixture } from "./helpers.mjs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { copyPackage, cutShortNotice, lines, runFixture, signalFixture } from "./helpers.mjs";
+
+// The second copy of the package, for the scenarios that have two.
+const dir = mkdtempSync(join(tmpdir(), "wasm-atexit-coexist-"));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+const secondCopy = copyPackage(dir, "second-copy", "0.0.3");
 
 const terminate = (scenario, options) => signalFixture("coexist.mjs", scenario, options);
 const run = (scenario, env) => runFixture("coexist.mjs", [scenario], env ? { env: { ...process.env, ...env } } : {});
@@ -17,7 +25,7 @@ function drainedThenEndedBySigterm(r) {
 }
 
 test("H1: handleSignals() called twice, by two copies of the package, acts once", async () => {
-  const r = await terminate("signals-twice");
+  const r = await terminate("signals-twice", { args: [secondCopy] });
   assert.equal(lines(r.stdout), ["ready", "async handler finished", "older handler"]);
   assert.is(r.stderr, "");
   drainedThenEndedBySigterm(r);
@@ -45,8 +53,8 @@ test("H1: beside close-with-grace, its callback runs after the drain and it ends
   assert.ok(r.took < 2500, `ended in ${r.took} ms`);
 });
 
-test("H1: signal-exit, exit-hook and two handleSignals() calls at once: nothing is swallowed", async () => {
-  const r = await terminate("all-libraries");
+test("H1: signal-exit, exit-hook and handleSignals() called by two copies at once: nothing is swallowed", async () => {
+  const r = await terminate("all-libraries", { args: [secondCopy] });
   assert.equal(lines(r.stdout).slice(0, 3), ["ready", "async handler finished", "exit-hook callback"]);
   assert.ok(r.stdout.includes("signal-exit callback"), r.stdout);
   assert.is(r.code, 143);

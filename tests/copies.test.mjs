@@ -1,29 +1,16 @@
 // SPEC R13: one stack per thread, whatever the number of copies of the package.
-import { test } from "uvu";
+import { test } from "./suite.mjs";
 import * as assert from "uvu/assert";
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { cutShortNotice, lines, runFixture } from "./helpers.mjs";
+import { copyPackage, cutShortNotice, lines, runFixture } from "./helpers.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "wasm-atexit-copies-"));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Copies the built package into `dir/name` under another version number. */
-function copyPackage(name, version) {
-  const target = join(dir, name);
-  cpSync(join(root, "build"), join(target, "build"), { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-  writeFileSync(join(target, "package.json"), JSON.stringify({ ...manifest, version }));
-  mkdirSync(join(target, "node_modules"));
-  symlinkSync(join(root, "node_modules", "@assemblyscript"), join(target, "node_modules", "@assemblyscript"));
-  return target;
-}
-
 test("ESM, require() and two other copies (other versions) share one stack and one exit listener", () => {
-  const r = runFixture("copies.mjs", [copyPackage("copy-a", "0.0.1"), copyPackage("copy-b", "9.9.9")]);
+  const r = runFixture("copies.mjs", [copyPackage(dir, "copy-a", "0.0.1"), copyPackage(dir, "copy-b", "9.9.9")]);
   assert.is(r.stderr, "");
   assert.equal(lines(r.stdout), [
     "exit listeners added 1",
@@ -37,7 +24,7 @@ test("ESM, require() and two other copies (other versions) share one stack and o
 });
 
 test("H2 across copies: a timer a handler started, registered through one copy, exits during another copy's shutdown(): an ordinary exit", () => {
-  const r = runFixture("copies-exit.mjs", [copyPackage("copy-c", "0.0.2")]);
+  const r = runFixture("copies-exit.mjs", [copyPackage(dir, "copy-c", "0.0.2")]);
   assert.equal(lines(r.stdout), ["older handler, through the copy"]);
   assert.is(r.stderr, cutShortNotice("flush"));
   assert.is(r.code, 3);

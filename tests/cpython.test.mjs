@@ -1,6 +1,6 @@
 // The cases of CPython's Lib/test/_test_atexit.py that make sense for this
 // API, written anew: each name says which one it follows.
-import { test } from "uvu";
+import { test } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import atexit from "wasm-atexit";
 import { failuresOf, lines, runFixture } from "./helpers.mjs";

@@ -3,7 +3,7 @@
 // linked before they are reserved again, one batch taken at a time, each
 // settled before anything else touches the stack — which the release
 // core trusts without checking.
-import { test } from "uvu";
+import { test } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -30,6 +30,7 @@ test("the model test passes on the debug core", () => {
   const r = withDebugCore(["tests/model.test.mjs"], { WASM_ATEXIT_MODEL_RUNS: "4000" });
   assert.is(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /Passed:\s+\S*1\b/);
+  assert.ok(r.stdout.includes("(the model test ran 4000 random sequences)"), r.stdout);
 });
 
 test.run();

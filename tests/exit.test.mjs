@@ -1,6 +1,6 @@
 // Real exits (SPEC R1, R6–R12): each scenario of fixtures/scenarios.mjs runs in
 // a child process; we check its stdout, stderr and exit code.
-import { test } from "uvu";
+import { test } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import { lines, runFixture, startFixture } from "./helpers.mjs";
 

@@ -1,10 +1,29 @@
 // Shared by the tests: run a fixture program as a child process and collect
 // what it printed and how it ended.
 import { spawn, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import * as assert from "uvu/assert";
 import { fileURLToPath } from "node:url";
 
 export const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+/**
+ * Copies the built package into `dir/name` under another version number: a
+ * second copy, as another dependency's node_modules brings it, which Node
+ * loads as a module instance of its own. Returns its folder.
+ */
+export function copyPackage(dir, name, version) {
+  const target = join(dir, name);
+  cpSync(join(root, "build"), join(target, "build"), { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  writeFileSync(join(target, "package.json"), JSON.stringify({ ...manifest, version }));
+  mkdirSync(join(target, "node_modules"));
+  symlinkSync(join(root, "node_modules", "@assemblyscript"), join(target, "node_modules", "@assemblyscript"));
+  return target;
+}
 
 /** Runs `node <script> ...args` to completion: { stdout, stderr, code, signal }. */
 export function runNode(script, args = [], options = {}) {
@@ -54,12 +73,12 @@ export function startFixture(name, args = []) {
 }
 
 /**
- * Plays an orchestrator: starts `fixture scenario`, sends `signal` once it is
+ * Plays an orchestrator: starts `fixture scenario ...args`, sends `signal` once it is
  * ready, then SIGKILL after `grace` ms if it is still alive. Resolves to
  * { stdout, stderr, code, signal, took } (took: ms from the signal to the end).
  */
-export async function signalFixture(name, scenario, { grace = 3000, signal = "SIGTERM" } = {}) {
-  const { child, ready, ended } = startFixture(name, [scenario]);
+export async function signalFixture(name, scenario, { grace = 3000, signal = "SIGTERM", args = [] } = {}) {
+  const { child, ready, ended } = startFixture(name, [scenario, ...args]);
   await ready;
   const sent = Date.now();
   child.kill(signal);

@@ -2,7 +2,7 @@
 // packages, which .ci/run installs), and a page in Debian's headless Chromium
 // driven by playwright-core. Elsewhere these are skipped (uvu counts them),
 // unless WASM_ATEXIT_REQUIRE_HOSTS=1 (as in CI), where they fail.
-import { suite } from "uvu";
+import { suite } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -91,6 +91,7 @@ for (const [name, host] of Object.entries(HOSTS)) {
     const r = await on("natural", { env: { WASM_ATEXIT_TRACE: "1" } });
     const traced = lines(r.stderr);
     assert.is(traced.length, 3, r.stderr);
+    assert.match(traced[0], /^wasm-atexit trace: <anonymous> ran in \d+\.\d{3} ms$/);
     assert.match(traced[1], /^wasm-atexit trace: function \d+ of guest "c" ran in \d+\.\d{3} ms$/);
     assert.match(traced[2], /^wasm-atexit trace: <anonymous> ran in \d+\.\d{3} ms$/);
   });

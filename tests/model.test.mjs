@@ -11,7 +11,7 @@
 // steps register dozens at once, so that registrations and removals inside
 // handlers fall on every side of those boundaries; half check count() only
 // between top-level steps, as count() settles a batch.
-import { test } from "uvu";
+import { test } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import atexit from "wasm-atexit";
@@ -176,9 +176,11 @@ test("the package behaves as the reference model on random sequences", () => {
         runtime().resize(1024, 1024);
       }
     }),
-    { numRuns: RUNS, interruptAfterTimeLimit: 60_000, includeErrorInReport: true },
+    // No time limit: the README states how many sequences run (a few seconds here).
+    { numRuns: RUNS, includeErrorInReport: true },
   );
-  assert.ok(runs >= 1000, `only ${runs} sequences ran within the time limit`);
+  assert.is(runs, RUNS, "every sequence asked for ran");
+  console.log(`  (the model test ran ${runs} random sequences)`);
 });
 
 test.run();

@@ -2,7 +2,7 @@
 // fresh project, handlers run at exit from ESM and CommonJS, the command
 // through the official WASI test suite, and the shipped types checked by
 // tsc, including argument inference from `fn`.
-import { test } from "uvu";
+import { test } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -48,6 +48,7 @@ test("the tarball ships the bundled bindings, their types, the licences, each fi
   assert.equal(files.filter((f) => /^(assembly|bindings|tests|bench)\//.test(f)), []);
   assert.equal(files.filter((f) => f.endsWith(".map") || f.endsWith(".wat")), []);
   assert.equal(packed.entryCount, files.length);
+  assert.is(new Set(files).size, files.length, "each file once");
   assert.ok(packed.size <= 48 * 1024, `the tarball is ${packed.size} bytes; SPEC P5 allows 49152`);
   assert.equal(Object.keys(meta.dependencies), ["@assemblyscript/loader"], "the one dependency");
 });

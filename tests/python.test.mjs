@@ -1,7 +1,7 @@
 // Python's atexit in Pyodide on the shared stack (SPEC G10), through
 // tests/fixtures/python.mjs. Pyodide takes seconds to load, so the child
 // processes are started together, two at a time, before the assertions.
-import { test } from "uvu";
+import { test } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,6 +1,6 @@
 // The two examples of the seed (Python's atexit documentation), run as real
 // programs: the persistent counter and the goodbye with arguments.
-import { test } from "uvu";
+import { test } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";

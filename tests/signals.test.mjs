@@ -1,5 +1,5 @@
 // Signals (SPEC H1) and graceful async shutdown (H2), in child processes.
-import { test } from "uvu";
+import { test } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import { lines, runFixture, signalFixture, startFixture } from "./helpers.mjs";
 

@@ -1,7 +1,7 @@
 // WASI hosts and the command (SPEC W1–W3): a C WASI program, linked to a C
 // library and an AssemblyScript library, run by the real command (and by
 // runWasi under browser_wasi_shim) in child processes.
-import { suite } from "uvu";
+import { suite } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -343,7 +343,10 @@ Libc("-h and -V exit 0; --dir host::guest maps a host path holding a colon", () 
   assert.is(version.code, 0);
   const colon = mkdtempSync(join(tmpdir(), "wasm-atexit-a:b-"));
   try {
-    const r = command(["run", handlers, "--dir", `${colon}::/data`, "--", "0"]);
+    // The program writes /data/made.txt and reads it back: it must land in the folder with the colon.
+    const r = command(["run", NATIVE["c file program"].prebuilt, "--dir", `${colon}::/data`, "--", "write", "/data/made.txt", "read", "/data/made.txt"]);
+    assert.equal(lines(r.stdout), ["write /data/made.txt: ok", "read /data/made.txt: written"], r.stderr);
+    assert.is(readFileSync(join(colon, "made.txt"), "utf8"), "written\n");
     assert.is(r.code, 0, r.stderr);
     assert.is(r.stderr, "");
   } finally {
