@@ -15,7 +15,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { interleave, median, node, ns, ratioCell, root, rounds, run, sizes, table } from "./lib.mjs";
+import { interleave, median, node, ns, packed, ratioCell, root, rounds, run, sizes, table } from "./lib.mjs";
 import { buildAssemblyScript } from "../tests/guests/build.mjs";
 
 const SIZES = sizes([1e3, 1e4, 1e5, 1e6]);
@@ -213,8 +213,8 @@ the import, and includes loading the core and @assemblyscript/loader; the comman
 
 function P5() {
   const core = readFileSync(join(root, "build", "core.wasm")).length;
-  const [packed] = JSON.parse(run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"]).stdout);
-  return [core <= 3072 && packed.size <= 65536, `release core ${core} B (budget 3072), npm tarball ${packed.size} B with ${packed.entryCount} entries (budget 65536)`];
+  const tarball = packed();
+  return [core <= 3072 && tarball.size <= 65536, `release core ${core} B (budget 3072), npm tarball ${tarball.size} B with ${tarball.entries} entries (budget 65536)`];
 }
 
 // ---- P6: memory per pending registration -------------------------------------

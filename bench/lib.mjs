@@ -61,3 +61,9 @@ export const ns = (x) => (x === undefined ? "" : x >= 100 ? `${Math.round(x)} ns
 
 /** "117 ns (1.56x)": a time and its ratio to a baseline measured alongside. */
 export const ratioCell = (x, base) => (x === undefined ? "" : `${ns(x)} (${(x / base).toFixed(2)}x)`);
+
+/** What `npm pack` would publish: its size in bytes and its count of entries. */
+export function packed() {
+  const [tarball] = JSON.parse(run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"]).stdout);
+  return { size: tarball.size, entries: tarball.entryCount };
+}
