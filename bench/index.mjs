@@ -4,7 +4,7 @@
 // interleaved round by round, medians; ratios are to a baseline measured in
 // the same rounds. (npm run bench:warm has warm loops in one process.)
 //
-//   npm run bench                                  every rule, N = 10^3 … 10^6, 5 rounds
+//   npm run bench                                  every rule, N = 10^3 … 10^6, 7 rounds
 //   BENCH_SIZES=1000,10000 BENCH_ROUNDS=3 npm run bench
 //   BENCH_RULES=P3,P7 npm run bench                some rules only
 //   BENCH_ENTRY=build/copy.js npm run bench        another build of build/index.js
@@ -19,7 +19,7 @@ import { interleave, median, node, ns, packed, ratioCell, root, rounds, run, siz
 import { buildAssemblyScript } from "../tests/guests/build.mjs";
 
 const SIZES = sizes([1e3, 1e4, 1e5, 1e6]);
-const ROUNDS = rounds(5);
+const ROUNDS = rounds(7);
 const RULES = (process.env.BENCH_RULES ?? "P1,P2,P3,P4,P5,P6,P7").split(",");
 // Start-up figures are a few ms over a process of about 100: they need more samples.
 const STARTUP_ROUNDS = Math.max(ROUNDS, 15);
@@ -29,6 +29,9 @@ const PEERS = ["signal-exit", "exit-hook"];
 const GUESTS = ["C logger", "Rust logger", "AssemblyScript logger"];
 const MiB = 1024;
 const TIME = "/usr/bin/time";
+
+/** "+1.5" or "-0.2": a difference, signed. */
+const signed = (x, digits) => `${x >= 0 ? "+" : ""}${x.toFixed(digits)}`;
 
 const child = (library, n, ...extra) =>
   node([...(extra.includes("memory") ? ["--expose-gc"] : []), join(root, "bench", "child.mjs"), library, String(n), ...extra]);
@@ -191,17 +194,17 @@ function P4(results, times) {
   const holds = importAndFirst("wasm-atexit") <= importAndFirst("signal-exit") && first <= 0.5 && over[widest] <= 5 && command <= 10;
   return [holds,
     `import + first registration ${importAndFirst("wasm-atexit").toFixed(2)} ms against signal-exit's ${importAndFirst("signal-exit").toFixed(2)}; ` +
-      `first registration ${first.toFixed(3)} ms (budget 0.5); first instantiate() +${over[widest].toFixed(2)} ms at its widest, the ${widest} (budget 5); ` +
-      `command +${command.toFixed(1)} ms (budget 10)`];
+      `first registration ${first.toFixed(3)} ms (budget 0.5); first instantiate() ${signed(over[widest], 2)} ms at its widest, the ${widest} (budget 5); ` +
+      `command ${signed(command, 1)} ms (budget 10)`];
 }
 
 function startupReport(results, times) {
   const importAndFirst = (library) => median(SIZES.map((n) => results[n][library].importAndFirst)).toFixed(2);
   const rows = GUESTS.map((name) => [
     `first instantiate() of the ${name}`, `${times[`${name} wasm-atexit`].toFixed(2)} ms`, `WebAssembly.instantiate ${times[`${name} plain`].toFixed(2)} ms`,
-    `+${(times[`${name} wasm-atexit`] - times[`${name} plain`]).toFixed(2)} ms`,
+    `${signed(times[`${name} wasm-atexit`] - times[`${name} plain`], 2)} ms`,
   ]);
-  rows.push(["wasm-atexit run (whole process)", `${times.command.toFixed(1)} ms`, `plain node:wasi runner ${times.runner.toFixed(1)} ms`, `+${(times.command - times.runner).toFixed(1)} ms`]);
+  rows.push(["wasm-atexit run (whole process)", `${times.command.toFixed(1)} ms`, `plain node:wasi runner ${times.runner.toFixed(1)} ms`, `${signed(times.command - times.runner, 1)} ms`]);
   rows.push(["import + first registration", `${importAndFirst("wasm-atexit")} ms`, `signal-exit ${importAndFirst("signal-exit")} ms, exit-hook ${importAndFirst("exit-hook")} ms`, ""]);
   return `${table(["start-up (P4)", "wasm-atexit", "baseline", "over it"], rows)}
 
@@ -255,7 +258,7 @@ function wholeReport(figures) {
   const bare = figures.array;
   const rows = LIBRARIES.map((library) => {
     const f = figures[library];
-    const over = library === "array" ? "" : ` (+${(f.ms - bare.ms).toFixed(1)} ms, +${((peakRSS(f) - peakRSS(bare)) / MiB).toFixed(2)} MiB)`;
+    const over = library === "array" ? "" : ` (${signed(f.ms - bare.ms, 1)} ms, ${signed((peakRSS(f) - peakRSS(bare)) / MiB, 2)} MiB)`;
     return [library === "array" ? "bare Node (array)" : library, `${f.ms.toFixed(1)} ms`, `${(peakRSS(f) / MiB).toFixed(2)} MiB`, `${(f.listener / MiB).toFixed(2)} MiB`, over.trim()];
   });
   return `${table(["10 handlers, whole process (P7)", "wall", `peak RSS (${hasTime ? "/usr/bin/time -v" : "last exit listener"})`, "maxRSS at the last exit listener", "over bare Node"], rows)}
@@ -268,8 +271,8 @@ function P7(figures) {
   const cheapestPeer = Math.min(...PEERS.map(over));
   const rss = (peakRSS(figures["wasm-atexit"]) - peakRSS(figures.array)) / MiB;
   return [over("wasm-atexit") <= cheapestPeer + 1 && rss <= 1,
-    `+${over("wasm-atexit").toFixed(1)} ms over bare Node against signal-exit's +${over("signal-exit").toFixed(1)} and exit-hook's +${over("exit-hook").toFixed(1)} (allowance 1 ms); ` +
-      `peak RSS +${rss.toFixed(2)} MiB (budget 1), signal-exit +${((peakRSS(figures["signal-exit"]) - peakRSS(figures.array)) / MiB).toFixed(2)}`];
+    `${signed(over("wasm-atexit"), 1)} ms over bare Node against signal-exit's ${signed(over("signal-exit"), 1)} and exit-hook's ${signed(over("exit-hook"), 1)} (allowance 1 ms); ` +
+      `peak RSS ${signed(rss, 2)} MiB (budget 1), signal-exit ${signed((peakRSS(figures["signal-exit"]) - peakRSS(figures.array)) / MiB, 2)}`];
 }
 
 // ---- the report --------------------------------------------------------------
