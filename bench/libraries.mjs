@@ -5,9 +5,8 @@
 // BENCH_ENTRY names another build of the package's main module (a file) to
 // measure in place of the package itself: a copy made to check that the
 // benchmark catches a regression (bench/index.mjs --check-p3 does this).
-import { pathToFileURL } from "node:url";
-
-const entry = process.env.BENCH_ENTRY ? pathToFileURL(process.env.BENCH_ENTRY).href : "wasm-atexit";
+// node:url through getBuiltinModule, not an import: see bench/whole.mjs.
+const entry = process.env.BENCH_ENTRY ? process.getBuiltinModule("node:url").pathToFileURL(process.env.BENCH_ENTRY).href : "wasm-atexit";
 
 /** Each library's register(fn), after importing it. */
 export const LIBRARIES = {
