@@ -20,14 +20,17 @@ import { buildAssemblyScript } from "../tests/guests/build.mjs";
 
 const SIZES = sizes([1e3, 1e4, 1e5, 1e6]);
 const ROUNDS = rounds(7);
-const RULES = (process.env.BENCH_RULES ?? "P1,P2,P3,P4,P5,P6,P7").split(",");
+const ALL_RULES = ["P1", "P2", "P3", "P4", "P5", "P6", "P7"];
+const RULES = process.env.BENCH_RULES?.split(",") ?? ALL_RULES;
+for (const rule of RULES) {
+  if (!ALL_RULES.includes(rule)) throw new Error(`BENCH_RULES: ${JSON.stringify(rule)} is not one of ${ALL_RULES.join(", ")}`);
+}
 // Start-up figures are a few ms over a process of about 100: they need more samples.
 const STARTUP_ROUNDS = Math.max(ROUNDS, 15);
 const WHOLE_ROUNDS = Math.max(ROUNDS, 31);
 const LIBRARIES = ["array", "wasm-atexit", "signal-exit", "exit-hook"];
 const PEERS = ["signal-exit", "exit-hook"];
-const GUESTS = ["C logger", "Rust logger", "AssemblyScript logger"];
-const MiB = 1024;
+const KIB_PER_MIB = 1024; // maxRSS and /usr/bin/time count KiB
 const TIME = "/usr/bin/time";
 
 /** "+1.5" or "-0.2": a difference, signed. */
@@ -55,7 +58,6 @@ function perHandler() {
           drain: (of((r) => r.drain) * 1e6) / n,
           exit: (of((r) => r.exit) * 1e6) / n,
           "register+exit": (of((r) => r.register + r.exit) * 1e6) / n,
-          import: of((r) => r.import),
           first: of((r) => r.first),
           importAndFirst: of((r) => r.import + r.first),
         }];
@@ -153,14 +155,14 @@ closures deleted in the same order, in the same process; medians of ${ROUNDS} fr
  * The guests P4's first instantiate() is measured with: C and Rust, which
  * need no loader, and AssemblyScript, which does (built into `dir`).
  */
-function guests(dir) {
+function guestsIn(dir) {
   const prebuilt = (name) => join(root, "tests", "guests", "prebuilt", name);
   const assemblyScript = join(dir, "logger-as.wasm");
   writeFileSync(assemblyScript, buildAssemblyScript("logger"));
   return { "C logger": prebuilt("logger-c.wasm"), "Rust logger": prebuilt("logger-rust.wasm"), "AssemblyScript logger": assemblyScript };
 }
 
-/** Medians (ms) of the first instantiate() and of WebAssembly.instantiate per guest, and of the command and a plain runner. */
+/** Medians (ms) of the first instantiate() and of WebAssembly.instantiate per guest, and of the command and a plain runner; and the guests' names. */
 function startup() {
   const dir = mkdtempSync(join(tmpdir(), "wasm-atexit-bench-"));
   try {
@@ -173,7 +175,8 @@ function startup() {
 function startupIn(dir) {
   const cases = {};
   const first = join(root, "bench", "first-instantiate.mjs");
-  for (const [name, path] of Object.entries(guests(dir))) {
+  const guests = guestsIn(dir);
+  for (const [name, path] of Object.entries(guests)) {
     cases[`${name} plain`] = () => node([first, "plain", path]).ms;
     cases[`${name} wasm-atexit`] = () => node([first, "wasm-atexit", path]).ms;
   }
@@ -181,13 +184,13 @@ function startupIn(dir) {
   cases.runner = () => run(process.execPath, ["--no-warnings", join(root, "bench", "plain-wasi.mjs"), program]).ms;
   cases.command = () => run(process.execPath, [join(root, "build", "cli.js"), "run", program]).ms;
   const samples = interleave(STARTUP_ROUNDS, cases);
-  return Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]));
+  return { guests: Object.keys(guests), ...Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)])) };
 }
 
 function P4(results, times) {
   const importAndFirst = (library) => median(SIZES.map((n) => results[n][library].importAndFirst));
   const first = median(SIZES.map((n) => results[n]["wasm-atexit"].first));
-  const names = GUESTS;
+  const names = times.guests;
   const over = Object.fromEntries(names.map((name) => [name, times[`${name} wasm-atexit`] - times[`${name} plain`]]));
   const widest = names.reduce((a, b) => (over[a] >= over[b] ? a : b));
   const command = times.command - times.runner;
@@ -200,7 +203,7 @@ function P4(results, times) {
 
 function startupReport(results, times) {
   const importAndFirst = (library) => median(SIZES.map((n) => results[n][library].importAndFirst)).toFixed(2);
-  const rows = GUESTS.map((name) => [
+  const rows = times.guests.map((name) => [
     `first instantiate() of the ${name}`, `${times[`${name} wasm-atexit`].toFixed(2)} ms`, `WebAssembly.instantiate ${times[`${name} plain`].toFixed(2)} ms`,
     `${signed(times[`${name} wasm-atexit`] - times[`${name} plain`], 2)} ms`,
   ]);
@@ -258,8 +261,8 @@ function wholeReport(figures) {
   const bare = figures.array;
   const rows = LIBRARIES.map((library) => {
     const f = figures[library];
-    const over = library === "array" ? "" : ` (${signed(f.ms - bare.ms, 1)} ms, ${signed((peakRSS(f) - peakRSS(bare)) / MiB, 2)} MiB)`;
-    return [library === "array" ? "bare Node (array)" : library, `${f.ms.toFixed(1)} ms`, `${(peakRSS(f) / MiB).toFixed(2)} MiB`, `${(f.listener / MiB).toFixed(2)} MiB`, over.trim()];
+    const over = library === "array" ? "" : `${signed(f.ms - bare.ms, 1)} ms, ${signed((peakRSS(f) - peakRSS(bare)) / KIB_PER_MIB, 2)} MiB`;
+    return [library === "array" ? "bare Node (array)" : library, `${f.ms.toFixed(1)} ms`, `${(peakRSS(f) / KIB_PER_MIB).toFixed(2)} MiB`, `${(f.listener / KIB_PER_MIB).toFixed(2)} MiB`, over];
   });
   return `${table(["10 handlers, whole process (P7)", "wall", `peak RSS (${hasTime ? "/usr/bin/time -v" : "last exit listener"})`, "maxRSS at the last exit listener", "over bare Node"], rows)}
 
@@ -269,10 +272,10 @@ Medians of ${WHOLE_ROUNDS} fresh processes each, interleaved, timed from spawn t
 function P7(figures) {
   const over = (library) => figures[library].ms - figures.array.ms;
   const cheapestPeer = Math.min(...PEERS.map(over));
-  const rss = (peakRSS(figures["wasm-atexit"]) - peakRSS(figures.array)) / MiB;
+  const rss = (peakRSS(figures["wasm-atexit"]) - peakRSS(figures.array)) / KIB_PER_MIB;
   return [over("wasm-atexit") <= cheapestPeer + 1 && rss <= 1,
     `${signed(over("wasm-atexit"), 1)} ms over bare Node against signal-exit's ${signed(over("signal-exit"), 1)} and exit-hook's ${signed(over("exit-hook"), 1)} (allowance 1 ms); ` +
-      `peak RSS ${signed(rss, 2)} MiB (budget 1), signal-exit ${signed((peakRSS(figures["signal-exit"]) - peakRSS(figures.array)) / MiB, 2)}`];
+      `peak RSS ${signed(rss, 2)} MiB (budget 1), signal-exit ${signed((peakRSS(figures["signal-exit"]) - peakRSS(figures.array)) / KIB_PER_MIB, 2)}`];
 }
 
 // ---- the report --------------------------------------------------------------

@@ -6,11 +6,18 @@ import { fileURLToPath } from "node:url";
 
 export const root = fileURLToPath(new URL("..", import.meta.url));
 
+/** A positive integer from the environment, or a clear error naming the variable. */
+function count(variable, text) {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${variable}: ${JSON.stringify(text)} is not a positive integer`);
+  return value;
+}
+
 /** BENCH_SIZES (comma-separated N), or the script's defaults. */
-export const sizes = (defaults) => (process.env.BENCH_SIZES ?? defaults.join(",")).split(",").map(Number);
+export const sizes = (defaults) => process.env.BENCH_SIZES?.split(",").map((n) => count("BENCH_SIZES", n)) ?? defaults;
 
 /** BENCH_ROUNDS, or the script's default. */
-export const rounds = (defaults) => Number(process.env.BENCH_ROUNDS ?? defaults);
+export const rounds = (defaults) => (process.env.BENCH_ROUNDS === undefined ? defaults : count("BENCH_ROUNDS", process.env.BENCH_ROUNDS));
 
 export const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
