@@ -74,3 +74,11 @@ export function packed() {
   const [tarball] = JSON.parse(run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"]).stdout);
   return { size: tarball.size, entries: tarball.entryCount };
 }
+
+/**
+ * The median, over rounds, of `compare(sample, baseline)`: each sample
+ * against the baseline taken in the same round (interleave's samples line
+ * up by round), so that a round slowed by a busy machine is compared with
+ * itself.
+ */
+export const medianPerRound = (samples, baseline, compare) => median(samples.map((sample, round) => compare(sample, baseline[round])));
