@@ -66,9 +66,6 @@ export function table(header, rows) {
 /** Nanoseconds, to three significant figures or so. */
 export const ns = (x) => (x === undefined ? "" : x >= 100 ? `${Math.round(x)} ns` : `${x.toFixed(1)} ns`);
 
-/** "117 ns (1.56x)": a time and its ratio to a baseline measured alongside. */
-export const ratioCell = (x, base) => (x === undefined ? "" : `${ns(x)} (${(x / base).toFixed(2)}x)`);
-
 /** What `npm pack` would publish: its size in bytes and its count of entries. */
 export function packed() {
   const [tarball] = JSON.parse(run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"]).stdout);
