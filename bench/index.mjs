@@ -93,10 +93,10 @@ function perHandlerTable(results) {
   }
   return `${table(["N", "step", "array", ...LIBRARIES.slice(1), "CPython atexit"], rows)}
 
-Per handler (medians), and the median of the ratios to the array, round by round. register: the loop registering N closures; drain: the first
-handler called to the last; exit: the end of registering to the last handler, which also counts what a library
-leaves for exit (wasm-atexit loads its core and links the registrations then); register+exit: the two together,
-what a program pays per handler in all (P2).`;
+Per handler, medians; in brackets the median of the ratios to the array, round by round. register: the loop
+registering N closures; drain: the first handler called to the last; exit: the end of registering to the last
+handler, which also counts what a library leaves for exit (wasm-atexit loads its core and links the registrations
+then); register+exit: the two together, what a program pays per handler in all (P2).`;
 }
 
 function P1(results) {
@@ -226,8 +226,9 @@ function startupReport(results, times) {
   rows.push(["import + first registration", `${importAndFirst("wasm-atexit")} ms`, `signal-exit ${importAndFirst("signal-exit")} ms, exit-hook ${importAndFirst("exit-hook")} ms`, ""]);
   return `${table(["start-up (P4)", "wasm-atexit", "baseline", "over it"], rows)}
 
-Medians of ${STARTUP_ROUNDS} fresh processes each, interleaved, and of the differences round by round; the first instantiate() is timed inside its process, after
-the import, and includes loading the core and @assemblyscript/loader; the command and its runner from spawn to exit.`;
+Medians of ${STARTUP_ROUNDS} fresh processes each, interleaved, and of the differences round by round. The first
+instantiate() is timed inside its process, after the import, and includes loading the core and @assemblyscript/loader;
+the command and its runner run tests/guests/prebuilt/handlers-c.wasm, timed from spawn to exit.`;
 }
 
 // ---- P5: sizes ---------------------------------------------------------------
@@ -288,7 +289,8 @@ function wholeReport(figures) {
   });
   return `${table(["10 handlers, whole process (P7)", "wall", `peak RSS (${hasTime ? "/usr/bin/time -v" : "last exit listener"})`, "maxRSS at the last exit listener", "over bare Node"], rows)}
 
-Medians of ${WHOLE_ROUNDS} fresh processes each, interleaved, and of the differences round by round; timed from spawn to exit by the parent${hasTime ? " (under /usr/bin/time, alike for all)" : ""}.`;
+Medians of ${WHOLE_ROUNDS} fresh processes each, interleaved, and of the differences round by round; timed from spawn
+to exit by the parent${hasTime ? " (under /usr/bin/time, alike for all)" : ""}.`;
 }
 
 function P7(figures) {
