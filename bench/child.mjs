@@ -9,24 +9,11 @@
 // (under --expose-gc) the bytes per pending registration, JS heap and Wasm
 // memory together.
 import { writeSync } from "node:fs";
+import { LIBRARIES } from "./libraries.mjs";
 
 const [library, size, memoryMode] = process.argv.slice(2);
 const n = Number(size);
 const measureMemory = memoryMode === "memory";
-
-const LIBRARIES = {
-  // The floor: a bare array, drained by a reverse loop in an exit listener.
-  array: async () => {
-    const handlers = [];
-    process.on("exit", () => {
-      for (let i = handlers.length - 1; i >= 0; i--) handlers[i]();
-    });
-    return (fn) => handlers.push(fn);
-  },
-  "wasm-atexit": async () => (await import("wasm-atexit")).register,
-  "signal-exit": async () => (await import("signal-exit")).onExit,
-  "exit-hook": async () => (await import("exit-hook")).default,
-};
 
 const heap = () => {
   globalThis.gc();
