@@ -1,26 +1,15 @@
 // SPEC R13: one stack per thread, whatever the number of copies of the package.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { cutShortNotice, lines, runFixture } from "./helpers.mjs";
+import { copyBuiltPackage, cutShortNotice, lines, runFixture } from "./helpers.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "wasm-atexit-copies-"));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Copies the built package into `dir/name` under another version number. */
-function copyPackage(name, version) {
-  const target = join(dir, name);
-  cpSync(join(root, "build"), join(target, "build"), { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-  writeFileSync(join(target, "package.json"), JSON.stringify({ ...manifest, version }));
-  mkdirSync(join(target, "node_modules"));
-  symlinkSync(join(root, "node_modules", "@assemblyscript"), join(target, "node_modules", "@assemblyscript"));
-  return target;
-}
+const copyPackage = (name, version) => copyBuiltPackage(join(dir, name), version);
 
 test("ESM, require() and two other copies (other versions) share one stack and one exit listener", () => {
   const r = runFixture("copies.mjs", [copyPackage("copy-a", "0.0.1"), copyPackage("copy-b", "9.9.9")]);

@@ -1,8 +1,22 @@
 // Shared by the tests: run a fixture program as a child process and collect
 // what it printed and how it ended.
 import { spawn, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import * as assert from "uvu/assert";
 import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+/** Copies the built package into `target` under another version number: a real second copy (SPEC R13). */
+export function copyBuiltPackage(target, version) {
+  cpSync(join(root, "build"), join(target, "build"), { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  writeFileSync(join(target, "package.json"), JSON.stringify({ ...manifest, version }));
+  mkdirSync(join(target, "node_modules"));
+  symlinkSync(join(root, "node_modules", "@assemblyscript"), join(target, "node_modules", "@assemblyscript"));
+  return target;
+}
 
 export const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -54,12 +68,12 @@ export function startFixture(name, args = []) {
 }
 
 /**
- * Plays an orchestrator: starts `fixture scenario`, sends `signal` once it is
+ * Plays an orchestrator: starts `fixture scenario ...args`, sends `signal` once it is
  * ready, then SIGKILL after `grace` ms if it is still alive. Resolves to
  * { stdout, stderr, code, signal, took } (took: ms from the signal to the end).
  */
-export async function signalFixture(name, scenario, { grace = 3000, signal = "SIGTERM" } = {}) {
-  const { child, ready, ended } = startFixture(name, [scenario]);
+export async function signalFixture(name, scenario, { grace = 3000, signal = "SIGTERM", args = [] } = {}) {
+  const { child, ready, ended } = startFixture(name, [scenario, ...args]);
   await ready;
   const sent = Date.now();
   child.kill(signal);
@@ -67,6 +81,13 @@ export async function signalFixture(name, scenario, { grace = 3000, signal = "SI
   const r = await ended;
   clearTimeout(killer);
   return { ...r, took: Date.now() - sent };
+}
+
+/** Runs the jobs (functions returning promises) two at a time, in order; resolves to their results. */
+export async function twoAtATime(jobs) {
+  const results = [];
+  for (let i = 0; i < jobs.length; i += 2) results.push(...(await Promise.all(jobs.slice(i, i + 2).map((job) => job()))));
+  return results;
 }
 
 /** Lines of text, without the empty last one. */
