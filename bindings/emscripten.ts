@@ -12,6 +12,7 @@
 // runs after the last of them.
 
 import { createGuest, type Guest, type GuestOptions } from "./index.js";
+import type { WasmModule } from "./runtime.js";
 import { attachTrampoline, sharedRuntime } from "./trampoline.js";
 
 /** What linkEmscripten reads of a created Emscripten module; every member is optional but one of the exit work's. */
@@ -30,9 +31,10 @@ export interface EmscriptenModule {
   onExit?: (code: number) => void;
 }
 
-/** The `moduleArg` emscriptenGuest() returns: pass it to the module's factory, with your own options spread in. */
+/** The `moduleArg` emscriptenGuest() returns: pass it to the module's factory as it is. */
 export interface EmscriptenModuleArg {
-  instantiateWasm(imports: WebAssembly.Imports, receive: (instance: WebAssembly.Instance, module?: WebAssembly.Module) => void): object;
+  // Typed without the DOM's WebAssembly types, as the package's others are: no lib is required of the user.
+  instantiateWasm(imports: Record<string, object>, receive: (instance: object, module?: object) => void): object;
   onAbort(what: unknown): void;
   onExit(code: number): void;
   [option: string]: unknown;
@@ -186,20 +188,30 @@ function refuseOrKeep(guest: Guest, handle: number): void {
 
 /**
  * Creates a module built with `emcc ... -lwasm-atexit` as a guest of its
- * own (default name "emscripten"): pass `moduleArg` (your options spread
- * into it) to the module's factory. It instantiates `wasm` with the
+ * own (default name "emscripten"): pass the `moduleArg` it returns (your
+ * own `moduleArg`, given as the third argument, with its hooks added) to
+ * the module's factory, and do not copy it: the factory makes it the Module. It instantiates `wasm` with the
  * module's imports and the guest's, so that each `atexit()` handler and
  * static destructor is a registration of its own, in LIFO order with
  * everyone else's, stdout and stderr flushed after each; after the last of
  * them the module's exit work runs, as linkEmscripten's.
  */
-export function emscriptenGuest(wasm: BufferSource | WebAssembly.Module, options: GuestOptions = {}): { guest: Guest; moduleArg: EmscriptenModuleArg } {
+export function emscriptenGuest(
+  wasm: ArrayBuffer | ArrayBufferView | WasmModule,
+  options: GuestOptions = {},
+  moduleArg: Record<string, unknown> = {},
+): { guest: Guest; moduleArg: EmscriptenModuleArg } {
   if (!(wasm instanceof WebAssembly.Module) && !ArrayBuffer.isView(wasm) && !(wasm instanceof ArrayBuffer)) {
     throw new TypeError(`wasm-atexit: emscriptenGuest: wasm must be the module's .wasm bytes or a WebAssembly.Module, got ${wasm === null ? "null" : `a ${typeof wasm}`}`);
   }
+  if (typeof moduleArg !== "object" || moduleArg === null) {
+    throw new TypeError(`wasm-atexit: emscriptenGuest: moduleArg must be the factory's options object, got ${moduleArg === null ? "null" : typeof moduleArg}`);
+  }
   const guest = createGuest({ name: "emscripten", ...options });
-  const moduleArg = {} as EmscriptenModuleArg;
-  const state = new ModuleState(moduleArg as EmscriptenModule);
+  // The factory makes this very object its Module: the exit work reads FS and the exports from it.
+  const Module = moduleArg as EmscriptenModuleArg;
+  const state = new ModuleState(Module as EmscriptenModule);
+  state.watch();
   let instance: WebAssembly.Instance | undefined;
   // Token 0 is the exit work; any other is an entry of libwasm-atexit's, for its trampoline.
   const register = attachTrampoline(guest, (entry) => {
@@ -211,13 +223,12 @@ export function emscriptenGuest(wasm: BufferSource | WebAssembly.Module, options
       if (!state.gone) state.flushTerminals();
     }
   });
-  moduleArg.onAbort = () => (state.aborted = true);
-  moduleArg.onExit = () => (state.exited = true);
-  moduleArg.instantiateWasm = (imports, receive) => {
+  Module.instantiateWasm = (imports, receive) => {
     const atexit = { ...guest.imports.atexit, register_call: (_trampoline: number, entry: number) => register(entry) };
+    const all = { ...imports, atexit } as WebAssembly.Imports;
     const instantiated = wasm instanceof WebAssembly.Module
-      ? WebAssembly.instantiate(wasm, { ...imports, atexit }).then((instance) => ({ instance, module: wasm }))
-      : WebAssembly.instantiate(wasm, { ...imports, atexit });
+      ? WebAssembly.instantiate(wasm, all).then((instance) => ({ instance, module: wasm }))
+      : WebAssembly.instantiate(wasm as BufferSource, all);
     instantiated.then(({ instance: created, module }) => {
       instance = created;
       if (typeof created.exports.wasm_atexit_call !== "function") {
@@ -227,10 +238,10 @@ export function emscriptenGuest(wasm: BufferSource | WebAssembly.Module, options
       refuseOrKeep(guest, register(0));
       receive(created, module);
       const runtime = sharedRuntime();
-      if (runtime.host.tracing()) runtime.reports.trace(describeWork(guest.name, exitWorkOf(moduleArg as EmscriptenModule, true)));
+      if (runtime.host.tracing()) runtime.reports.trace(describeWork(guest.name, exitWorkOf(Module as EmscriptenModule, true)));
     });
     // Emscripten waits for receive(); a failure above is an unhandled rejection, naming what was wrong.
     return {};
   };
-  return { guest, moduleArg };
+  return { guest, moduleArg: Module };
 }

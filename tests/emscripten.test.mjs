@@ -190,3 +190,16 @@ for (const name of Object.keys(EMSCRIPTEN)) {
 }
 
 Builds.run();
+
+test("examples/pglite.mjs: Ctrl-C (SIGINT) ends it with its visit kept, twice over", async () => {
+  const folder = join(work, "example");
+  cpSync(template, folder, { recursive: true });
+  const interrupt = () => signalFixture("../../examples/pglite.mjs", folder, { signal: "SIGINT", grace: 20_000 });
+  for (const visit of [1, 2]) {
+    const r = await interrupt();
+    assert.equal(lines(r.stdout), [`visit ${visit}; ready: press Ctrl-C to end`, "PGlite is shut down: the next run opens it cleanly"]);
+    assert.is(r.signal, "SIGINT");
+  }
+});
+
+test.run();

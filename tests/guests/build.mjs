@@ -8,9 +8,9 @@
 //
 //   node tests/guests/build.mjs    rewrites tests/guests/prebuilt/ and demo/prebuilt/
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -131,21 +131,50 @@ export function hasTool(tool) {
   return spawnSync(tool, ["--version"], { stdio: "ignore" }).status === 0;
 }
 
-// clang runs any wasm-opt it finds on PATH over its output, and npm puts
-// node_modules/.bin (where binaryen, asc's dependency, has one) on PATH:
-// native builds get a PATH without node_modules, so they are the same
-// under npm and outside it.
+// clang runs any wasm-opt it finds on PATH over its output: npm puts
+// node_modules/.bin (where binaryen, asc's dependency, has one) on PATH,
+// and Debian's emscripten installs binaryen's in /usr/bin, beside clang.
+// clang also looks in its own folder. Native builds get a PATH without
+// node_modules; clang is run from its own folder (Debian's
+// /usr/lib/llvm-14/bin, without wasm-opt) with a PATH that holds only its
+// linker, so that the builds are the same wherever they are made.
 const PATH_WITHOUT_NODE_MODULES = (process.env.PATH ?? "")
   .split(":")
   .filter((dir) => !dir.includes("node_modules"))
   .join(":");
 
+/** The first `name` on PATH_WITHOUT_NODE_MODULES, or undefined. */
+function onPath(name) {
+  return PATH_WITHOUT_NODE_MODULES.split(":").map((dir) => join(dir, name)).find((path) => existsSync(path));
+}
+
+let linkerOnly;
+/** A folder holding only wasm-ld (Debian's clang asks for wasm-ld-14), made once. */
+function linkerOnlyPath() {
+  if (linkerOnly === undefined) {
+    linkerOnly = mkdtempSync(join(tmpdir(), "wasm-atexit-ld-"));
+    for (const tool of ["wasm-ld", "wasm-ld-14"]) {
+      const found = onPath(tool);
+      if (found) symlinkSync(found, join(linkerOnly, tool));
+    }
+    process.on("exit", () => rmSync(linkerOnly, { recursive: true, force: true }));
+  }
+  return linkerOnly;
+}
+
+/** `clang` or `clang++` in the folder of the clang binary itself. */
+function clangInItsFolder(command) {
+  const found = onPath(command);
+  return found ? join(dirname(realpathSync(found)), command) : command;
+}
+
 /** Builds a native guest into `out`, from the repository root, so paths in the build are the same everywhere. */
 export function buildNative(language, out) {
   const [command, args] = NATIVE[language].command(out);
-  execFileSync(command, args, {
+  const clang = command.startsWith("clang");
+  execFileSync(clang ? clangInItsFolder(command) : command, args, {
     cwd: root,
-    env: { ...process.env, PATH: PATH_WITHOUT_NODE_MODULES },
+    env: { ...process.env, PATH: clang ? linkerOnlyPath() : PATH_WITHOUT_NODE_MODULES },
     stdio: ["ignore", "inherit", "inherit"],
   });
   return readFileSync(out);
