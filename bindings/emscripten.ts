@@ -83,7 +83,6 @@ function describeWork(name: string, work: ExitWork): string {
 class ModuleState {
   aborted = false;
   exited = false;
-  workDone = false;
 
   constructor(private readonly Module: EmscriptenModule) {}
 
@@ -115,10 +114,8 @@ class ModuleState {
     }
   }
 
-  /** The build's exit work, once: its exit list, a flush of C stdio, FS.quit(). */
+  /** The build's exit work (its one registration runs once): its exit list, a flush of C stdio, FS.quit(). */
   runExitWork(name: string): void {
-    if (this.workDone) return;
-    this.workDone = true;
     const runtime = sharedRuntime();
     const gone = this.gone;
     if (gone) {

@@ -71,7 +71,9 @@ PGlite("pg.close() before the end: the link sees it closed, and runs nothing aga
 PGlite.run();
 
 // The emcc builds. JS registers "before" before the module is created,
-// "between" between its static destructor and its atexit() handler, "after" last.
+// "between" between its static destructor and its atexit() handler, "after"
+// last. The atexit() handler prints without a newline: in its own line only
+// if the output is flushed after each handler.
 const run = (build, how, end, options) => runFixture("emscripten.mjs", [build, how, ...(end ? [end] : [])], options);
 const PARTIAL = "c: partial stdout linec: atexit handler";
 
@@ -90,7 +92,7 @@ Builds("default build: nothing of the module's exit reaches the pipe; linked, FS
 Builds("-sEXIT_RUNTIME=1: nothing without the link; linked, its C exit list, stdio and FS.quit() run as one block at the link's place", () => {
   assert.equal(lines(run("emcc-exit-runtime", "none").stdout), ["js: after", "js: between", "js: before"]);
   const r = run("emcc-exit-runtime", "link");
-  assert.equal(lines(r.stdout), ["js: after", "js: between", PARTIAL, "c++: static destructor", "js: before"]);
+  assert.equal(lines(r.stdout), ["js: after", "js: between", `${PARTIAL}c++: static destructor`, "js: before"]);
   assert.is(r.stderr, "c: partial stderr line\n");
   assert.is(r.code, 0);
 });
@@ -105,7 +107,15 @@ Builds("-lwasm-atexit, created by emscriptenGuest: each handler its own registra
 Builds("-lwasm-atexit: exit(5) in an atexit() handler is an exit request: the rest run, the code is 5", () => {
   const r = run("emcc-linked", "guest", "exit-in-handler");
   assert.equal(lines(r.stdout), ["js: after", PARTIAL, "js: between", "c++: static destructor", "js: before"]);
+  assert.is(r.stderr, "c: partial stderr line\n");
   assert.is(r.code, 5);
+});
+
+Builds("-lwasm-atexit: what the module prints after its last handler is flushed by its exit work, before older owners' handlers", () => {
+  const r = run("emcc-linked", "guest", "late-output");
+  assert.equal(lines(r.stdout), ["js: after", PARTIAL, "js: between", "c++: static destructor", "c: partial stdout line", "js: before"]);
+  assert.is(r.stderr, "c: partial stderr line\nc: partial stderr line\n");
+  assert.is(r.code, 0);
 });
 
 Builds("-lwasm-atexit: dispose(guest) runs the module's handlers now, and not again at exit", () => {
@@ -114,12 +124,21 @@ Builds("-lwasm-atexit: dispose(guest) runs the module's handlers now, and not ag
   assert.is(r.code, 0);
 });
 
+Builds("a module that aborted is not called into at exit: none of its handlers, nor its exit work, runs", () => {
+  for (const [build, how] of [["emcc-linked", "guest"], ["emcc-exit-runtime", "link"]]) {
+    const r = run(build, how, "aborted");
+    assert.equal(lines(r.stdout), ["js: the module aborted: Aborted()", "js: after", "js: between", "js: before"]);
+    assert.is(r.stderr, "Aborted()\n");
+    assert.is(r.code, 0);
+  }
+});
+
 Builds("R12: the module's handlers run at process.exit() and at an uncaught error", () => {
   const exited = run("emcc-linked", "guest", "process-exit");
   assert.equal(lines(exited.stdout), ["js: after", PARTIAL, "js: between", "c++: static destructor", "js: before"]);
   assert.is(exited.code, 3);
   const uncaught = run("emcc-exit-runtime", "link", "uncaught");
-  assert.equal(lines(uncaught.stdout), ["js: after", "js: between", PARTIAL, "c++: static destructor", "js: before"]);
+  assert.equal(lines(uncaught.stdout), ["js: after", "js: between", `${PARTIAL}c++: static destructor`, "js: before"]);
   assert.match(uncaught.stderr, "Error: boom");
   assert.is(uncaught.code, 1);
 });
@@ -129,8 +148,7 @@ Builds("beside signal-exit, a C guest, Python and a second copy of the package: 
   const r = await signalFixture("emscripten.mjs", "emcc-linked", { grace: 20_000, args: ["guest", "neighbours", copy] });
   assert.equal(lines(r.stdout), [
     "ready",
-    `second module: ${PARTIAL}`,
-    "second module: c++: static destructor",
+    `second module: ${PARTIAL}c++: static destructor`,
     "python: at SIGTERM",
     "c: 1",
     "js: after",
@@ -158,7 +176,7 @@ Builds("WASM_ATEXIT_TRACE=1 says what each build keeps and drops", () => {
   );
   assert.is(
     trace("emcc-linked", "guest"),
-    'wasm-atexit trace: Emscripten module "emcc-linked" keeps each atexit handler on the shared stack, a flush of C stdio after each, FS.quit() for the JS-side buffers',
+    'wasm-atexit trace: Emscripten module "emcc-linked" keeps each atexit handler on the shared stack, a flush of C stdio (_fflush), FS.quit() for the JS-side buffers',
   );
 });
 

@@ -43,7 +43,7 @@ const EMSCRIPTEN_SOURCE = "tests/guests/emscripten/exits.cpp";
 export const EMSCRIPTEN = {
   "emcc-default": [],
   "emcc-exit-runtime": ["-sEXIT_RUNTIME=1"],
-  "emcc-linked": ["-L", "lib/wasm32-wasi", "-lwasm-atexit", "-sERROR_ON_UNDEFINED_SYMBOLS=0"],
+  "emcc-linked": ["-L", "lib/wasm32-wasi", "-lwasm-atexit", "-sERROR_ON_UNDEFINED_SYMBOLS=0", "-sEXPORTED_FUNCTIONS=_fflush"],
 };
 
 /**
