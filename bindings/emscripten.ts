@@ -144,16 +144,19 @@ function callModule(body: () => void): void {
   }
 }
 
+// Marks a module already linked, with its guest's name.
+const LINKED = Symbol.for("wasm-atexit.emscripten");
+
 function checkModule(Module: unknown): asserts Module is EmscriptenModule {
   const what = "wasm-atexit: linkEmscripten: Module must be a created Emscripten module (PGlite's pg.Module, or what a factory resolves to)";
   if (typeof Module !== "object" || Module === null) throw new TypeError(`${what}, got ${Module === null ? "null" : typeof Module}`);
+  const linked = (Module as { [LINKED]?: string })[LINKED];
+  if (linked !== undefined) throw new Error(`wasm-atexit: linkEmscripten: this module is already linked, as guest "${linked}"`);
   const work = exitWorkOf(Module as EmscriptenModule, false);
   if (!work.list && !work.flush && !work.quit) {
     throw new TypeError(`${what}, got an object with none of _pgl_run_atexit_funcs, ___funcs_on_exit, _fflush, ___stdio_exit or FS: build it with -sEXPORTED_RUNTIME_METHODS=FS`);
   }
 }
-
-const LINKED = Symbol.for("wasm-atexit.emscripten");
 
 /**
  * Puts the exit work of a created Emscripten module on the shared stack, as
@@ -166,8 +169,6 @@ const LINKED = Symbol.for("wasm-atexit.emscripten");
  */
 export function linkEmscripten(Module: EmscriptenModule, options: GuestOptions = {}): Guest {
   checkModule(Module);
-  const linked = (Module as { [LINKED]?: string })[LINKED];
-  if (linked !== undefined) throw new Error(`wasm-atexit: linkEmscripten: this module is already linked, as guest "${linked}"`);
   const guest = createGuest({ name: "emscripten", ...options });
   const state = new ModuleState(Module);
   state.watch();
@@ -209,6 +210,8 @@ export function emscriptenGuest(
   const Module = moduleArg as EmscriptenModuleArg;
   const state = new ModuleState(Module as EmscriptenModule);
   state.watch();
+  // Its exit work is registered below: linkEmscripten refuses the module.
+  Object.defineProperty(Module, LINKED, { value: guest.name });
   let instance: WebAssembly.Instance | undefined;
   // Token 0 is the exit work; any other is an entry of libwasm-atexit's, for its trampoline.
   const register = attachTrampoline(guest, (entry) => {

@@ -191,10 +191,13 @@ Builds("bad input is refused with what was wrong", async () => {
   const Module = { FS: { quit: () => quits++ } };
   const guest = linkEmscripten(Module, { name: "twice" });
   assert.throws(() => linkEmscripten(Module), (err) => err.message === 'wasm-atexit: linkEmscripten: this module is already linked, as guest "twice"');
+  const { guest: made, moduleArg } = emscriptenGuest(new Uint8Array(8), { name: "made" });
+  assert.throws(() => linkEmscripten(moduleArg), (err) => err.message === 'wasm-atexit: linkEmscripten: this module is already linked, as guest "made"');
   const { dispose } = await import("wasm-atexit");
   dispose(guest);
   dispose(guest);
   assert.is(quits, 1);
+  dispose(made, { run: false });
 });
 
 const REQUIRED = process.env.WASM_ATEXIT_REQUIRE_TOOLCHAINS === "1";
