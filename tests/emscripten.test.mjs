@@ -124,6 +124,12 @@ Builds("-lwasm-atexit: dispose(guest) runs the module's handlers now, and not ag
   assert.is(r.code, 0);
 });
 
+Builds("-lwasm-atexit: over the guest's quota, atexit() returns non-zero and the handler is not registered", () => {
+  const r = run("emcc-linked", "guest", "quota");
+  assert.equal(lines(r.stdout), ["js: atexit() returned -1", "js: after", "js: between", "c: partial stdout linec++: static destructor", "js: before"]);
+  assert.is(r.code, 0);
+});
+
 Builds("a module that aborted is not called into at exit: none of its handlers, nor its exit work, runs", () => {
   for (const [build, how] of [["emcc-linked", "guest"], ["emcc-exit-runtime", "link"]]) {
     const r = run(build, how, "aborted");

@@ -29,7 +29,8 @@ EMSCRIPTEN_KEEPALIVE void setup() {
   print_partial();
 }
 
-EMSCRIPTEN_KEEPALIVE void add_handler() { std::atexit(on_exit); }
+// Returns atexit()'s result: non-zero when the handler cannot be registered.
+EMSCRIPTEN_KEEPALIVE int add_handler() { return std::atexit(on_exit); }
 
 // Aborts the module: Emscripten's abort() marks it dead.
 EMSCRIPTEN_KEEPALIVE void fail() { std::abort(); }
