@@ -10,22 +10,12 @@
 
 import { createGuest, dispose, type Guest, type GuestOptions } from "./index.js";
 import { ERR_DISPOSED, ERR_QUOTA } from "./errors.js";
+import { attachTrampoline, sharedRuntime } from "./trampoline.js";
 
 /** What linkPyodide needs of a Pyodide instance (from `loadPyodide()`). */
 export interface PyodideLike {
   runPython(code: string): unknown;
 }
-
-/**
- * The trampoline guest, in WAT:
- *   (module
- *     (import "python" "call" (func $call (param i32)))
- *     (table (export "table") 2 funcref)
- *     (elem (i32.const 1) $trampoline)
- *     (func $trampoline (param i32) (call $call (local.get 0))))
- */
-const TRAMPOLINE = "AGFzbQEAAAABBQFgAX8AAg8BBnB5dGhvbgRjYWxsAAADAgEABAQBcAACBwkBBXRhYmxlAQAJBwEAQQELAQEKCAEGACAAEAAL";
-const TRAMPOLINE_INDEX = 1;
 
 /** A Python exit handler that raised: its report is CPython's own text, traceback included. */
 class PythonHandlerError extends Error {
@@ -156,22 +146,16 @@ export function linkPyodide(pyodide: PyodideLike, options: GuestOptions = {}): G
   const linked = pyodide.runPython(`getattr(__import__("atexit"), "_wasm_atexit_guest", None)`);
   if (typeof linked === "string") throw new Error(`wasm-atexit: linkPyodide: this Pyodide is already linked, as guest "${linked}"`);
   const guest = createGuest({ name: "python", ...options });
-  const runtime = (globalThis as Record<symbol, { exitRequest(code: number): unknown }>)[Symbol.for("wasm-atexit.runtime")];
+  const runtime = sharedRuntime();
   let dispatch: ((token: number) => unknown) | undefined;
-  const module = new WebAssembly.Module(Uint8Array.from(atob(TRAMPOLINE), (c) => c.charCodeAt(0)));
-  const instance = new WebAssembly.Instance(module, {
-    python: {
-      call: (token: number) => {
-        const outcome = dispatch!(token);
-        if (typeof outcome === "number") throw runtime.exitRequest(outcome);
-        if (typeof outcome === "string") throw new PythonHandlerError(outcome);
-      },
-    },
+  const register = attachTrampoline(guest, (token) => {
+    const outcome = dispatch!(token);
+    if (typeof outcome === "number") throw runtime.exitRequest(outcome);
+    if (typeof outcome === "string") throw new PythonHandlerError(outcome);
   });
-  guest.attach(instance);
-  const { register, unregister } = guest.imports.atexit;
+  const { unregister } = guest.imports.atexit;
   const host = {
-    register: (token: number) => register(TRAMPOLINE_INDEX, token),
+    register,
     unregister: (handle: number) => unregister(handle),
     refused: (code: number) => {
       const why =

@@ -31,7 +31,7 @@ export type Remover = (() => void) & DisposeMethod;
 // where SymbolConstructor has it, nothing where it does not.
 type DisposeMethod = SymbolConstructor extends { readonly dispose: infer S extends symbol } ? { [K in S]: () => void } : unknown;
 // WebAssembly.Module and Response, where the project's lib (dom, or @types/node) declares them.
-type WasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer M } } } ? M : never;
+export type WasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer M } } } ? M : never;
 type FetchResponse = typeof globalThis extends { Response: { prototype: infer R } } ? R : never;
 /** What `instantiate` accepts: Wasm bytes, a compiled WebAssembly.Module, or a fetch Response (or a promise of one). */
 export type WasmSource = ArrayBuffer | ArrayBufferView | WasmModule | FetchResponse | PromiseLike<ArrayBuffer | ArrayBufferView | WasmModule | FetchResponse>;

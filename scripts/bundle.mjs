@@ -45,15 +45,17 @@ await build({
   banner: { js: generated },
 });
 
-// The Pyodide entry, like the command, uses build/index.js's runtime.
-await build({
-  ...common,
-  entryPoints: ["bindings/pyodide.ts"],
-  outfile: "build/pyodide.js",
-  platform: "neutral",
-  external: ["./index.js"],
-  banner: { js: generated },
-});
+// The Pyodide and Emscripten entries, like the command, use build/index.js's runtime.
+for (const entry of ["pyodide", "emscripten"]) {
+  await build({
+    ...common,
+    entryPoints: [`bindings/${entry}.ts`],
+    outfile: `build/${entry}.js`,
+    platform: "neutral",
+    external: ["./index.js"],
+    banner: { js: generated },
+  });
+}
 await build({
   ...common,
   entryPoints: ["bindings/cli.ts"],

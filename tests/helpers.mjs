@@ -6,9 +6,9 @@ import { join } from "node:path";
 import * as assert from "uvu/assert";
 import { fileURLToPath } from "node:url";
 
-export const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-
 const root = fileURLToPath(new URL("..", import.meta.url));
+
+export const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
 /**
  * Copies the built package into `dir/name` under another version number: a
@@ -86,6 +86,13 @@ export async function signalFixture(name, scenario, { grace = 3000, signal = "SI
   const r = await ended;
   clearTimeout(killer);
   return { ...r, took: Date.now() - sent };
+}
+
+/** Runs the jobs (functions returning promises) two at a time, in order; resolves to their results. */
+export async function twoAtATime(jobs) {
+  const results = [];
+  for (let i = 0; i < jobs.length; i += 2) results.push(...(await Promise.all(jobs.slice(i, i + 2).map((job) => job()))));
+  return results;
 }
 
 /** Lines of text, without the empty last one. */

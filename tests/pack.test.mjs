@@ -41,6 +41,8 @@ test("the tarball ships the bundled bindings, their types, the licences, each fi
   assert.ok(files.includes("build/index.js"));
   assert.ok(files.includes("build/cli.js"));
   assert.ok(files.includes("build/pyodide.js"));
+  assert.ok(files.includes("build/emscripten.js"));
+  assert.ok(files.includes("build/emscripten.d.ts"));
   assert.ok(files.includes("build/index.d.ts"));
   for (const sdk of ["include/wasm_atexit.h", "lib/wasm32-wasi/libwasm-atexit.a", "sdk/assemblyscript/index.ts", "sdk/rust/wasm_atexit.rs"]) {
     assert.ok(files.includes(sdk), sdk);
@@ -127,6 +129,24 @@ test("wasm-atexit/pyodide of an installed copy runs Python's handlers among Java
   assert.equal(lines(run.stdout), ["python", "js"]);
 });
 
+test("wasm-atexit/emscripten of an installed copy runs a -lwasm-atexit module's handlers among JavaScript's", () => {
+  const prebuilt = join(root, "tests", "guests", "prebuilt", "emcc-linked");
+  writeFileSync(
+    join(project, "emscripten.mjs"),
+    `import { readFileSync } from "node:fs";
+     import { createRequire } from "node:module";
+     import { register } from "wasm-atexit";
+     import { emscriptenGuest } from "wasm-atexit/emscripten";
+     register(() => console.log("js"));
+     const { moduleArg } = emscriptenGuest(readFileSync(${JSON.stringify(`${prebuilt}.wasm`)}), { name: "mod" });
+     const Module = await createRequire(import.meta.url)(${JSON.stringify(`${prebuilt}.cjs`)})(moduleArg);
+     Module._add_handler();`,
+  );
+  const run = spawnSync(process.execPath, ["emscripten.mjs"], { cwd: project, encoding: "utf8" });
+  assert.is(run.stderr, "");
+  assert.equal(lines(run.stdout), ["c: atexit handler", "js"]);
+});
+
 test("the installed command runs", () => {
   const version = spawnSync(join(project, "node_modules", ".bin", "wasm-atexit"), ["--version"], { cwd: project, encoding: "utf8" });
   assert.is(version.stderr, "");
@@ -173,6 +193,7 @@ test("the shipped types stand alone: strict projects without @types/node, for th
     join(project, "standalone.ts"),
     `import atexit, { instantiate, onExit, type Remover } from "wasm-atexit";
      import { linkPyodide } from "wasm-atexit/pyodide";
+     import { emscriptenGuest, linkEmscripten } from "wasm-atexit/emscripten";
      const remove: Remover = onExit(() => {});
      remove();
      const { exports } = await instantiate<{ add(a: number, b: number): number }>(new Uint8Array(8));
@@ -181,7 +202,9 @@ test("the shipped types stand alone: strict projects without @types/node, for th
      instantiate({ whatever: true });
      // @ts-expect-error not a Wasm source
      instantiate("guest.wasm");
-     export { atexit, linkPyodide, sum };`,
+     const { moduleArg } = emscriptenGuest(new Uint8Array(8), { name: "mod" }, { print: (text: string) => {} });
+     const guest = linkEmscripten({ _fflush: (stream: number) => 0 }, { quota: 4 });
+     export { atexit, linkPyodide, sum, moduleArg, guest };`,
   );
   for (const [kind, lib] of [["browser", ["es2022", "dom"]], ["node without @types/node", ["es2022"]]]) {
     const config = join(project, `tsconfig.${kind.split(" ")[0]}.json`);

@@ -6,16 +6,9 @@ import * as assert from "uvu/assert";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lines, signalFixture, spawnFixture } from "./helpers.mjs";
+import { lines, signalFixture, spawnFixture, twoAtATime } from "./helpers.mjs";
 
 const python = (scenario, ...args) => spawnFixture("python.mjs", [scenario, ...args]).ended;
-
-/** Runs the jobs (functions returning promises) two at a time, in order; resolves to their results. */
-async function twoAtATime(jobs) {
-  const results = [];
-  for (let i = 0; i < jobs.length; i += 2) results.push(...(await Promise.all(jobs.slice(i, i + 2).map((job) => job()))));
-  return results;
-}
 
 const counterFolder = mkdtempSync(join(tmpdir(), "wasm-atexit-python-"));
 // The two runs of the counter fall in different pairs, so one ends before the other starts.

@@ -44,6 +44,39 @@ const rustc = (target, source) => (out) => [[
   ["--edition", "2021", "--target", target, "--crate-type", "cdylib", "-O", "-C", "strip=symbols", "-C", "link-arg=--export-table", source, "-o", out],
 ]];
 
+// Emscripten modules as a user builds them (README, "Emscripten"): a
+// MODULARIZE factory for Node with its filesystem and FS exported, in the
+// three builds whose exits differ. NODEJS_CATCH_EXIT=0 and
+// NODEJS_CATCH_REJECTION=0 keep the glue's own process listeners, which
+// turn an uncaught error into exit code 7, out of the program.
+export const EMCC_FLAGS = ["-O2", "-sMODULARIZE", "-sENVIRONMENT=node", "-sFORCE_FILESYSTEM=1", "-sEXPORTED_RUNTIME_METHODS=FS",
+  "-sNODEJS_CATCH_EXIT=0", "-sNODEJS_CATCH_REJECTION=0", "-fno-exceptions"];
+const EMSCRIPTEN_SOURCE = "tests/guests/emscripten/exits.cpp";
+
+/** The three Emscripten builds of EMSCRIPTEN_SOURCE, by name: each is <name>.cjs (the factory) and <name>.wasm in tests/guests/prebuilt/. */
+export const EMSCRIPTEN = {
+  "emcc-default": [],
+  "emcc-exit-runtime": ["-sEXIT_RUNTIME=1"],
+  "emcc-linked": ["-L", "lib/wasm32-wasi", "-lwasm-atexit", "-sERROR_ON_UNDEFINED_SYMBOLS=0", "-sEXPORTED_FUNCTIONS=_fflush"],
+};
+
+/**
+ * Builds an Emscripten module into `dir` as <name>.cjs and <name>.wasm,
+ * from the repository root. Debian's emcc 3.1.6 runs its JS optimizer at
+ * -O2, which needs acorn from Debian's node modules (NODE_PATH); it finds
+ * binaryen through its own configuration (BINARYEN_ROOT), not PATH, so the
+ * bytes do not depend on what else is on PATH.
+ */
+export function buildEmscripten(name, dir) {
+  const out = join(dir, `${name}.cjs`);
+  execFileSync("em++", [...EMCC_FLAGS, ...EMSCRIPTEN[name], EMSCRIPTEN_SOURCE, "-o", out], {
+    cwd: root,
+    env: { ...process.env, NODE_PATH: "/usr/share/nodejs" },
+    stdio: "pipe", // its warning of the linked build's atexit.register_call import is expected
+  });
+  return { glue: readFileSync(out), wasm: readFileSync(join(dir, `${name}.wasm`)) };
+}
+
 /** The commands that build each native guest, writing to `out`. */
 export const NATIVE = {
   c: {
@@ -166,5 +199,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const language of Object.keys(NATIVE)) {
     buildNative(language, join(root, NATIVE[language].prebuilt));
     console.log(`built ${NATIVE[language].prebuilt}`);
+  }
+  for (const name of Object.keys(EMSCRIPTEN)) {
+    buildEmscripten(name, here("prebuilt"));
+    console.log(`built tests/guests/prebuilt/${name}.cjs and .wasm`);
   }
 }
