@@ -63,19 +63,23 @@ export const EMSCRIPTEN = {
 /**
  * Builds an Emscripten module into `dir` as <name>.cjs and <name>.wasm,
  * from the repository root. Debian's emcc 3.1.6 runs its JS optimizer at
- * -O2, which needs acorn from Debian's node modules (NODE_PATH); it finds
- * binaryen through its own configuration (BINARYEN_ROOT), not PATH, so the
- * bytes do not depend on what else is on PATH.
+ * -O2, which needs acorn from Debian's node modules (NODE_PATH). Its
+ * output changes when npm's binaryen (node_modules/.bin, where npm scripts
+ * put it on PATH) is found before Debian's, so emcc runs without it.
  */
 export function buildEmscripten(name, dir) {
   const out = join(dir, `${name}.cjs`);
   execFileSync("em++", [...EMCC_FLAGS, ...EMSCRIPTEN[name], EMSCRIPTEN_SOURCE, "-o", out], {
     cwd: root,
-    env: { ...process.env, NODE_PATH: "/usr/share/nodejs" },
+    env: { ...process.env, PATH: pathWithoutNodeModules(), NODE_PATH: "/usr/share/nodejs" },
     stdio: "pipe", // its warning of the linked build's atexit.register_call import is expected
   });
   return { glue: readFileSync(out), wasm: readFileSync(join(dir, `${name}.wasm`)) };
 }
+
+/** PATH without node_modules folders: no npm-installed tool is taken for Debian's. */
+const pathWithoutNodeModules = () =>
+  (process.env.PATH ?? "").split(":").filter((dir) => !dir.includes("node_modules")).join(":");
 
 /** The commands that build each native guest, writing to `out`. */
 export const NATIVE = {
