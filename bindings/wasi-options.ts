@@ -1,6 +1,7 @@
-// What runWasi (SPEC W1–W3) takes and what it throws: shared by its entry
-// (wasi.ts, in the package) and the runner it loads when a program first
-// runs (wasi-run.ts), each importing it, so there is one WasiError class.
+// What runWasi (SPEC W1–W3) takes and what it throws: imported by its entry
+// (wasi.ts, in the package) and by the runner it loads when a program first
+// runs (wasi-run.ts). The caller only ever gets the package's WasiError:
+// the runner, bundled apart, hands its refusals over as messages.
 
 import type { WasmSource } from "./runtime.js";
 

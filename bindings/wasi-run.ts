@@ -3,8 +3,8 @@
 // (W1), or main returning (W2) — the whole shared stack is drained, and then
 // the program's exit code is returned. A C module's own libc `atexit`
 // handlers have run by then, inside its exit() (W3). Imported by runWasi
-// (wasi.ts) when a program first runs; bundled apart (build/wasi-run.js),
-// sharing the package's modules through chunks (scripts/bundle.mjs).
+// (wasi.ts) when a program first runs, and bundled apart
+// (build/wasi-run.js, scripts/bundle.mjs).
 
 import { instantiateWithLoader, type LoadedModule } from "./core.js";
 import { missingFlag } from "./guests.js";
@@ -28,8 +28,30 @@ type Linked = Record<string, Record<string, unknown>>;
 // of these names would be shadowed, or would shadow them.
 const RESERVED_MODULES = new Set(["atexit", "wasi_snapshot_preview1", "wasi_unstable"]);
 
-/** runWasi (wasi.ts): links the libraries, runs the program, drains the stack; resolves to the exit code. */
-export async function runProgram(runtime: Runtime, program: WasmSource, options: RunWasiOptions): Promise<number> {
+/**
+ * How a run ended: the exit code, once every exit handler has run; or why
+ * the program could not run, which runWasi (wasi.ts) throws as the
+ * package's WasiError. Bundled apart (build/wasi-run.js), the runner has a
+ * WasiError class of its own, so a refusal crosses as its message.
+ */
+export type Outcome = { code: number } | { refused: string; cause?: unknown };
+
+/** runWasi's work: links the libraries, runs the program, drains the stack. */
+export async function runProgram(runtime: Runtime, program: WasmSource, options: RunWasiOptions): Promise<Outcome> {
+  let code: number;
+  try {
+    code = await run(runtime, program, options);
+  } catch (err) {
+    if (!(err instanceof WasiError)) throw err;
+    return err.cause === undefined ? { refused: err.message } : { refused: err.message, cause: err.cause };
+  }
+  // An exit status is 8 bits wide: exit(256) is 0, and then a failed
+  // handler still makes it 1.
+  return { code: await runtime.policy.drainThenExitCode(code & 0xff) };
+}
+
+/** Links the libraries and runs the program; resolves to its exit code, before the drain. */
+async function run(runtime: Runtime, program: WasmSource, options: RunWasiOptions): Promise<number> {
   const name = options.name ?? "main";
   const args = options.args ?? [name];
   const libraries = Object.entries(options.link ?? {});
@@ -39,7 +61,6 @@ export async function runProgram(runtime: Runtime, program: WasmSource, options:
     }
   }
   const linked: Linked = Object.create(null);
-  let code: number;
   let running = name;
   try {
     for (const [linkName, source] of libraries) {
@@ -47,14 +68,11 @@ export async function runProgram(runtime: Runtime, program: WasmSource, options:
       linked[linkName] = await initializeLibrary(runtime, source, linkName, linked, await createWasiHost(args, options));
     }
     running = name;
-    code = await startCommand(runtime, program, name, linked, await createWasiHost(args, options));
+    return await startCommand(runtime, program, name, linked, await createWasiHost(args, options));
   } catch (err) {
     if (!(err instanceof WasiExit)) throw failure(running, err);
-    code = err.code;
+    return err.code;
   }
-  // An exit status is 8 bits wide: exit(256) is 0, and then a failed
-  // handler still makes it 1.
-  return runtime.policy.drainThenExitCode(code & 0xff);
 }
 
 /** Links one reactor library and runs its constructors; returns its exports, for the modules linked after it. */

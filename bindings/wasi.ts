@@ -3,7 +3,7 @@
 // parses none of it, of its WASI adapters or of the --dir sandbox (SPEC P4).
 
 import type { Runtime, WasmSource } from "./runtime.js";
-import type { RunWasiOptions } from "./wasi-options.js";
+import { WasiError, type RunWasiOptions } from "./wasi-options.js";
 
 export { WasiError, type RunWasiOptions } from "./wasi-options.js";
 
@@ -14,5 +14,7 @@ export { WasiError, type RunWasiOptions } from "./wasi-options.js";
  */
 export async function runWasi(runtime: Runtime, program: WasmSource, options: RunWasiOptions = {}): Promise<number> {
   const { runProgram } = await import("./wasi-run.js");
-  return runProgram(runtime, program, options);
+  const outcome = await runProgram(runtime, program, options);
+  if ("refused" in outcome) throw new WasiError(outcome.refused, "cause" in outcome ? { cause: outcome.cause } : undefined);
+  return outcome.code;
 }

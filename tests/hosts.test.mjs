@@ -5,7 +5,7 @@
 import { suite } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -130,16 +130,12 @@ async function inPage(files, body) {
 }
 
 const file = (path) => readFileSync(join(root, path));
-/** The package's own chunks (build/chunks/), which build/index.js imports, served where it looks for them. */
-const chunks = () =>
-  Object.fromEntries(readdirSync(join(root, "build", "chunks")).map((name) => [`/build/chunks/${name}`, [file(`build/chunks/${name}`), "text/javascript"]]));
 
 inChromium("a handler registered by a Wasm guest writes to localStorage on pagehide", async () => {
   const files = {
     "/": [file("tests/fixtures/page/index.html"), "text/html"],
     "/build/index.js": [file("build/index.js"), "text/javascript"],
     "/build/import-optional.js": [file("build/import-optional.js"), "text/javascript"],
-    ...chunks(),
     "/loader.js": [file("node_modules/@assemblyscript/loader/index.js"), "text/javascript"],
     "/guest.wasm": [file(NATIVE.c.prebuilt), "application/wasm"],
   };
