@@ -27,28 +27,28 @@ Options:
 
 class UsageError extends Error {}
 
+const OPTIONS = {
+  link: { type: "string", multiple: true },
+  dir: { type: "string", multiple: true },
+  env: { type: "string", multiple: true },
+  import: { type: "string", multiple: true },
+  trace: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
+
+/** What the command line asks for, checked: the program, and what runWasi needs besides its bytes. */
+interface Invocation {
+  programPath: string;
+  link: Record<string, Uint8Array>;
+  preopens: Record<string, string>;
+  env: Record<string, string>;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const split = argv.indexOf("--");
-  const programArgs = split < 0 ? [] : argv.slice(split + 1);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: split < 0 ? argv : argv.slice(0, split),
-      allowPositionals: true,
-      options: {
-        link: { type: "string", multiple: true },
-        dir: { type: "string", multiple: true },
-        env: { type: "string", multiple: true },
-        import: { type: "string", multiple: true },
-        trace: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "V" },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals, programArgs } = parse(argv);
   if (values.help) {
     console.log(USAGE);
     return 0;
@@ -57,44 +57,81 @@ async function main(argv: string[]): Promise<number> {
     console.log(JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version);
     return 0;
   }
+  const { programPath, link, preopens, env } = validate(values, positionals);
+  if (values.trace) process.env.WASM_ATEXIT_TRACE = "1";
+  const program = readWasm(programPath);
+  for (const module of values.import ?? []) await importModule(module);
+  return runWasi(program, { args: [programPath, ...programArgs], env, preopens, link, name: basename(programPath) });
+}
+
+/** The options, the positionals before `--` (the command and the program), and those after it (the program's arguments). */
+function parse(argv: string[]): { values: Values; positionals: string[]; programArgs: string[] } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, tokens: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const terminator = parsed.tokens.find((token) => token.kind === "option-terminator")?.index ?? Infinity;
+  const positionals: string[] = [];
+  const programArgs: string[] = [];
+  for (const token of parsed.tokens) {
+    if (token.kind === "positional") (token.index < terminator ? positionals : programArgs).push(token.value);
+  }
+  return { values: parsed.values, positionals, programArgs };
+}
+
+/** Checks the command and each option's form, in the order given; reads each --link library and checks each --dir. */
+function validate(values: Values, positionals: string[]): Invocation {
   const [command, programPath, ...extra] = positionals;
   if (command !== "run") throw new UsageError(command === undefined ? "no command given" : `unknown command "${command}"`);
   if (programPath === undefined) throw new UsageError("run needs a program: wasm-atexit run <program.wasm>");
   if (extra.length > 0) throw new UsageError(`unexpected "${extra.join(" ")}": the program's arguments go after --`);
+  return { programPath, link: libraries(values.link), preopens: directories(values.dir), env: environment(values.env) };
+}
 
+function libraries(specs: string[] = []): Record<string, Uint8Array> {
   const link = byName<Uint8Array>();
-  for (const spec of values.link ?? []) {
+  for (const spec of specs) {
     const [name, path] = pair(spec, "=");
     if (name === "") throw new UsageError(`--link needs the import module's name before "=", got "${spec}"`);
     if (!path) throw new UsageError(`--link takes name=lib.wasm, got "${spec}"`);
     link[name] = readWasm(path);
   }
+  return link;
+}
+
+function directories(specs: string[] = []): Record<string, string> {
   const preopens = byName<string>();
-  for (const spec of values.dir ?? []) {
+  for (const spec of specs) {
     // "::" first, as wasmtime spells it, so that a host path may hold ":".
     const [host, guest] = spec.includes("::") ? pair(spec, "::") : pair(spec, ":");
     if (!host) throw new UsageError(`--dir takes host[::guest], got "${spec}"`);
     checkDirectory(host);
     preopens[guest ?? host] = host;
   }
+  return preopens;
+}
+
+function environment(specs: string[] = []): Record<string, string> {
   const env = byName<string>();
-  for (const spec of values.env ?? []) {
+  for (const spec of specs) {
     const [key, value] = pair(spec, "=");
     if (!key || value === undefined) throw new UsageError(`--env takes KEY=VALUE, got "${spec}"`);
     env[key] = value;
   }
-  if (values.trace) process.env.WASM_ATEXIT_TRACE = "1";
-  const program = readWasm(programPath);
-  for (const module of values.import ?? []) {
-    const path = resolve(module);
-    if (!existsSync(path)) throw new WasiError(`cannot import ${module}: no such file`);
-    try {
-      await import(pathToFileURL(path).href);
-    } catch (err) {
-      throw new WasiError(`cannot import ${module}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
-    }
+  return env;
+}
+
+/** Loads an --import module, which may register exit handlers, before the program runs. */
+async function importModule(module: string): Promise<void> {
+  const path = resolve(module);
+  if (!existsSync(path)) throw new WasiError(`cannot import ${module}: no such file`);
+  try {
+    await import(pathToFileURL(path).href);
+  } catch (err) {
+    throw new WasiError(`cannot import ${module}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
   }
-  return runWasi(program, { args: [programPath, ...programArgs], env, preopens, link, name: basename(programPath) });
 }
 
 /**

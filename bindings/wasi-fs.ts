@@ -69,6 +69,8 @@ type Fs = typeof import("node:fs");
 type Path = typeof import("node:path");
 // Wasm i64 arguments (times, cookies, rights) arrive as BigInt.
 type WasiFunction = (...args: any[]) => number;
+/** Which arguments of a path_* call are paths: [dir fd, pointer, length, follow the last link]. */
+type PathArguments = (args: number[]) => [fd: number, pointer: number, length: number, follow: boolean][];
 
 /** What an fd of the program stands for: a real host path, the preopened directory it lies in, and its fdflags. */
 interface Place {
@@ -99,29 +101,101 @@ interface Entry {
  * instance's memory before the program runs.
  */
 export function confine(imports: Record<string, unknown>, preopens: Record<string, string>) {
-  const fs = process.getBuiltinModule("node:fs") as Fs;
-  const path = process.getBuiltinModule("node:path") as Path;
-  const places = new Map<number, Place>();
-  Object.values(preopens).forEach((host, index) => {
-    const root = fs.realpathSync(host);
-    places.set(3 + index, { path: root, root, fdflags: 0 });
-  });
-  let memory: WebAssembly.Memory | undefined;
-  const decoder = new TextDecoder();
-  const bytes = (pointer: number, length: number) => new Uint8Array(memory!.buffer, pointer, length);
-  const view = () => new DataView(memory!.buffer);
-  const text = (pointer: number, length: number) => decoder.decode(bytes(pointer, length));
-  const original = (name: string) => imports[name] as WasiFunction;
+  const sandbox = new Sandbox(imports, preopens);
+  return { imports: sandbox.imports(), bind: (instance: object) => sandbox.bind(instance) };
+}
+
+/** One program's view of the file system: what each of its fds stands for, and node:wasi's imports answered through it. */
+class Sandbox {
+  // Loaded here, not with the module: a page that runs a program under
+  // browser_wasi_shim loads this module too, and has no node:fs.
+  readonly #fs = process.getBuiltinModule("node:fs") as Fs;
+  readonly #path = process.getBuiltinModule("node:path") as Path;
+  readonly #places = new Map<number, Place>();
+  readonly #original: Record<string, unknown>;
+  readonly #decoder = new TextDecoder();
+  #memory: WebAssembly.Memory | undefined;
+
+  constructor(original: Record<string, unknown>, preopens: Record<string, string>) {
+    this.#original = original;
+    Object.values(preopens).forEach((host, index) => {
+      const root = this.#fs.realpathSync(host);
+      this.#places.set(3 + index, { path: root, root, fdflags: 0 });
+    });
+  }
+
+  bind(instance: object): void {
+    const exported = (instance as WebAssembly.Instance).exports.memory;
+    if (exported instanceof WebAssembly.Memory) this.#memory = exported;
+  }
+
+  /** node:wasi's imports, each path argument walked first, and the answers node:wasi gets wrong put right. */
+  imports(): Record<string, unknown> {
+    const guarded = (name: string, paths: PathArguments) => this.#guarded(name, paths);
+    return {
+      ...this.#original,
+      path_open: (fd: number, dirFlags: number, pointer: number, length: number, oflags: number, ...rest: any[]) =>
+        this.#pathOpen(fd, dirFlags, pointer, length, oflags, ...rest),
+      fd_close: (fd: number) => this.#fdClose(fd),
+      fd_renumber: (from: number, to: number) => this.#fdRenumber(from, to),
+      fd_fdstat_get: (fd: number, out: number) => this.#fdFdstatGet(fd, out),
+      fd_fdstat_set_flags: (fd: number, fdflags: number) => this.#fdFdstatSetFlags(fd, fdflags),
+      fd_filestat_set_times: (fd: number, atim: bigint, mtim: bigint, flags: number) => this.#fdFilestatSetTimes(fd, atim, mtim, flags),
+      path_filestat_set_times: (fd: number, lookup: number, pointer: number, length: number, atim: bigint, mtim: bigint, flags: number) =>
+        this.#pathFilestatSetTimes(fd, lookup, pointer, length, atim, mtim, flags),
+      path_readlink: (fd: number, pointer: number, length: number, buffer: number, size: number, used: number) =>
+        this.#pathReadlink(fd, pointer, length, buffer, size, used),
+      fd_readdir: (fd: number, buffer: number, size: number, cookie: bigint, used: number) => this.#fdReaddir(fd, buffer, size, cookie, used),
+      // node:wasi fails with NOBUFS; WASI's answer for a name longer than the buffer is NAMETOOLONG.
+      fd_prestat_dir_name: (fd: number, pointer: number, length: number) => {
+        const errno = this.#call("fd_prestat_dir_name", fd, pointer, length);
+        return errno === ERRNO_NOBUFS ? ERRNO_NAMETOOLONG : errno;
+      },
+      // node:wasi answers NOTSUP for any fd. It holds no socket (stdio
+      // included, as for wasmtime: a stream, whatever the host's fd is),
+      // so shutdown(2)'s answer is BADF for a closed fd, else NOTSOCK.
+      sock_shutdown: (fd: number) => this.#holds(fd, 0n) || ERRNO_NOTSOCK,
+      path_create_directory: guarded("path_create_directory", ([fd, p, n]) => [[fd, p, n, false]]),
+      path_remove_directory: guarded("path_remove_directory", ([fd, p, n]) => [[fd, p, n, false]]),
+      path_unlink_file: guarded("path_unlink_file", ([fd, p, n]) => [[fd, p, n, false]]),
+      path_filestat_get: guarded("path_filestat_get", ([fd, flags, p, n]) => [[fd, p, n, follows(flags)]]),
+      path_symlink: guarded("path_symlink", ([, , fd, p, n]) => [[fd, p, n, false]]),
+      path_link: guarded("path_link", ([fd, flags, p, n, newFd, newP, newN]) => [
+        [fd, p, n, follows(flags)],
+        [newFd, newP, newN, false],
+      ]),
+      path_rename: guarded("path_rename", ([fd, p, n, newFd, newP, newN]) => [
+        [fd, p, n, false],
+        [newFd, newP, newN, false],
+      ]),
+    };
+  }
+
+  #call(name: string, ...args: unknown[]): number {
+    return (this.#original[name] as WasiFunction)(...args);
+  }
+
+  #bytes(pointer: number, length: number): Uint8Array {
+    return new Uint8Array(this.#memory!.buffer, pointer, length);
+  }
+
+  #view(): DataView {
+    return new DataView(this.#memory!.buffer);
+  }
+
+  #text(pointer: number, length: number): string {
+    return this.#decoder.decode(this.#bytes(pointer, length));
+  }
 
   /**
    * Where `guestPath`, relative to fd `dirFd`, leads: a Walked place, or an
    * errno when it leaves its directory (or holds a NUL). `undefined` when
    * the fd is not one we know: node:wasi answers those itself (EBADF, ENOTDIR).
    */
-  function walk(dirFd: number, guestPath: string, followLast: boolean): Walked | number | undefined {
+  #walk(dirFd: number, guestPath: string, followLast: boolean): Walked | number | undefined {
     // A C string ends at NUL: the kernel would open a shorter path than the program named.
     if (guestPath.includes("\0")) return ERRNO_INVAL;
-    const start = places.get(dirFd);
+    const start = this.#places.get(dirFd);
     if (start === undefined) return undefined;
     const { root } = start;
     if (guestPath.startsWith("/")) return ERRNO_NOTCAPABLE;
@@ -133,17 +207,17 @@ export function confine(imports: Record<string, unknown>, preopens: Record<strin
       const part = pending.pop()!;
       if (part === "" || part === ".") continue;
       if (part === "..") {
-        current = path.dirname(current);
+        current = this.#path.dirname(current);
         if (!inside(current, root)) return ERRNO_NOTCAPABLE;
         continue;
       }
-      const next = path.join(current, part);
+      const next = this.#path.join(current, part);
       const isLast = pending.every((rest) => rest === "" || rest === ".");
       let target: string | undefined;
       try {
-        if (fs.lstatSync(next).isSymbolicLink()) {
+        if (this.#fs.lstatSync(next).isSymbolicLink()) {
           if (isLast && !followLast) unfollowedLink = true;
-          else target = fs.readlinkSync(next);
+          else target = this.#fs.readlinkSync(next);
         }
       } catch {
         // Missing (a file about to be created) or unreadable: the call
@@ -162,11 +236,11 @@ export function confine(imports: Record<string, unknown>, preopens: Record<strin
   }
 
   /** node:wasi's `name`, called only when each path argument stays inside. */
-  function guarded(name: string, paths: (args: number[]) => [fd: number, pointer: number, length: number, follow: boolean][]): WasiFunction {
-    const call = original(name);
+  #guarded(name: string, paths: PathArguments): WasiFunction {
+    const call = this.#original[name] as WasiFunction;
     return (...args) => {
       for (const [fd, pointer, length, follow] of paths(args)) {
-        const place = walk(fd, text(pointer, length), follow);
+        const place = this.#walk(fd, this.#text(pointer, length), follow);
         if (typeof place === "number") return place;
       }
       return call(...args);
@@ -178,26 +252,27 @@ export function confine(imports: Record<string, unknown>, preopens: Record<strin
    * `fd` (fdstat, filestat), without touching the program's memory: the
    * answer is written at address 0, copied, and the bytes there put back.
    */
-  function ask(name: string, fd: number, size: number): [errno: number, answer: DataView] {
-    const saved = bytes(0, size).slice();
+  #ask(name: string, fd: number, size: number): [errno: number, answer: DataView] {
+    const saved = this.#bytes(0, size).slice();
     try {
-      const errno = original(name)(fd, 0);
-      return [errno, new DataView(bytes(0, size).slice().buffer)];
+      const errno = this.#call(name, fd, 0);
+      return [errno, new DataView(this.#bytes(0, size).slice().buffer)];
     } finally {
-      bytes(0, size).set(saved);
+      this.#bytes(0, size).set(saved);
     }
   }
 
   /** 0 when `fd` is open with `right` (0n: any fd), else node:wasi's errno for the fd or NOTCAPABLE. */
-  function holds(fd: number, right: bigint): number {
-    const [errno, fdstat] = ask("fd_fdstat_get", fd, FDSTAT_SIZE);
+  #holds(fd: number, right: bigint): number {
+    const [errno, fdstat] = this.#ask("fd_fdstat_get", fd, FDSTAT_SIZE);
     if (errno !== 0) return errno;
     return (fdstat.getBigUint64(8, true) & right) !== right ? ERRNO_NOTCAPABLE : 0;
   }
 
   /** fd_readdir's entries of a directory: `.` and `..` first, as wasmtime lists them. */
-  function listing(place: Place, fresh: boolean): Entry[] {
+  #listing(place: Place, fresh: boolean): Entry[] {
     if (!fresh && place.listing) return place.listing;
+    const fs = this.#fs;
     const entry = (name: string | Buffer, at: string | Buffer, stat = fs.lstatSync(at, { bigint: true })): Entry => ({
       name: Buffer.from(name),
       ino: stat.ino,
@@ -225,7 +300,8 @@ export function confine(imports: Record<string, unknown>, preopens: Record<strin
    * keeps microseconds only, so when that is not exact, touch(1) sets them;
    * where there is none, microseconds are what the file gets.
    */
-  function setTimes(host: string, follow: boolean, atim: bigint, mtim: bigint, flags: number, before?: { atime: bigint; mtime: bigint }): number {
+  #setTimes(host: string, follow: boolean, atim: bigint, mtim: bigint, flags: number, before?: { atime: bigint; mtime: bigint }): number {
+    const fs = this.#fs;
     try {
       const stat = () => (follow ? fs.statSync : fs.lstatSync)(host, { bigint: true });
       if (before === undefined) {
@@ -245,170 +321,145 @@ export function confine(imports: Record<string, unknown>, preopens: Record<strin
     }
   }
 
-  const follows = (flags: number) => (flags & LOOKUP_SYMLINK_FOLLOW) !== 0;
-  const pathOpen = original("path_open");
-  const fdClose = original("fd_close");
-  const fdRenumber = original("fd_renumber");
-  const fdFdstatGet = original("fd_fdstat_get");
-  const fdFdstatSetFlags = original("fd_fdstat_set_flags");
-  const fdFilestatSetTimes = original("fd_filestat_set_times");
-  const fdPrestatDirName = original("fd_prestat_dir_name");
-  const fdReaddir = original("fd_readdir");
-  return {
-    imports: {
-      ...imports,
-      path_open: (fd: number, dirFlags: number, pointer: number, length: number, oflags: number, ...rest: any[]) => {
-        const place = walk(fd, text(pointer, length), follows(dirFlags));
-        if (typeof place === "number") return place;
-        // O_NOFOLLOW: a link as the last component is not opened (POSIX ELOOP);
-        // node:wasi follows it.
-        if (place?.unfollowedLink) return oflags & OFLAGS_CREAT && oflags & OFLAGS_EXCL ? ERRNO_EXIST : ERRNO_LOOP;
-        const errno = pathOpen(fd, dirFlags, pointer, length, oflags, ...rest);
-        // The new fd may be a directory that later calls are relative to.
-        if (errno === 0 && place !== undefined) {
-          const [fdflags, opened] = rest.slice(-2) as [number, number];
-          places.set(view().getUint32(opened, true), { path: place.path, root: place.root, fdflags });
-        }
-        return errno;
-      },
-      fd_close: (fd: number) => {
-        const errno = fdClose(fd);
-        if (errno === 0) places.delete(fd);
-        return errno;
-      },
-      fd_renumber: (from: number, to: number) => {
-        const errno = fdRenumber(from, to);
-        if (errno === 0) {
-          const place = places.get(from);
-          places.delete(from);
-          if (place) places.set(to, place);
-          else places.delete(to);
-        }
-        return errno;
-      },
-      // node:wasi reports the host's open flags (O_LARGEFILE on a
-      // directory), not the fdflags the fd was opened with.
-      fd_fdstat_get: (fd: number, out: number) => {
-        const errno = fdFdstatGet(fd, out);
-        const place = places.get(fd);
-        if (errno === 0 && place) view().setUint16(out + 2, place.fdflags, true);
-        return errno;
-      },
-      fd_fdstat_set_flags: (fd: number, fdflags: number) => {
-        const errno = fdFdstatSetFlags(fd, fdflags);
-        const place = places.get(fd);
-        if (errno === 0 && place) place.fdflags = fdflags;
-        return errno;
-      },
-      // node:wasi keeps whole seconds. It still checks the fd and its
-      // rights; then the times are set again, exactly, on the file the fd
-      // was opened as, if it is still there (else, or for stdio, or
-      // without the right to read the times kept, the seconds stay).
-      fd_filestat_set_times: (fd: number, atim: bigint, mtim: bigint, flags: number) => {
-        const invalid = badTimeFlags(flags);
-        if (invalid) return invalid;
-        const place = places.get(fd);
-        // The times as they were, to the nanosecond, for a time not set.
-        const [unread, before] = place ? ask("fd_filestat_get", fd, FILESTAT_SIZE) : [ERRNO_BADF];
-        const errno = fdFilestatSetTimes(fd, atim, mtim, flags);
-        if (errno !== 0 || unread !== 0) return errno;
-        const { path: host } = place!;
-        const at = (offset: number) => before!.getBigUint64(offset, true);
-        let now;
-        try {
-          now = fs.lstatSync(host, { bigint: true });
-        } catch {
-          return 0;
-        }
-        if (now.dev !== at(0) || now.ino !== at(8)) return 0;
-        return setTimes(host, false, atim, mtim, flags, { atime: at(40), mtime: at(48) });
-      },
-      // node:wasi sets whole seconds.
-      path_filestat_set_times: (fd: number, lookup: number, pointer: number, length: number, atim: bigint, mtim: bigint, flags: number) => {
-        const place = walk(fd, text(pointer, length), follows(lookup));
-        if (typeof place === "number") return place;
-        if (place === undefined) return original("path_filestat_set_times")(fd, lookup, pointer, length, atim, mtim, flags);
-        return badTimeFlags(flags) || holds(fd, RIGHTS_PATH_FILESTAT_SET_TIMES) || setTimes(place.path, follows(lookup), atim, mtim, flags);
-      },
-      // node:wasi fails with NOBUFS where readlink(2) fills the buffer and stops.
-      path_readlink: (fd: number, pointer: number, length: number, buffer: number, size: number, used: number) => {
-        const place = walk(fd, text(pointer, length), false);
-        if (typeof place === "number") return place;
-        if (place === undefined) return original("path_readlink")(fd, pointer, length, buffer, size, used);
-        const refused = holds(fd, RIGHTS_PATH_READLINK);
-        if (refused) return refused;
-        let target: Buffer;
-        try {
-          target = fs.readlinkSync(place.path, { encoding: "buffer" });
-        } catch (err) {
-          return errnoOf(err);
-        }
-        const written = target.subarray(0, size);
-        bytes(buffer, written.length).set(written);
-        view().setUint32(used, written.length, true);
-        return 0;
-      },
-      // node:wasi leaves out `.` and `..`.
-      fd_readdir: (fd: number, buffer: number, size: number, cookie: bigint, used: number) => {
-        const place = places.get(fd);
-        if (place === undefined) return fdReaddir(fd, buffer, size, cookie, used);
-        const refused = holds(fd, RIGHTS_FD_READDIR);
-        if (refused) return refused;
-        let entries;
-        try {
-          entries = listing(place, cookie === 0n);
-        } catch (err) {
-          return errnoOf(err);
-        }
-        // Entries one after another, the last cut short when the buffer
-        // is full: a full buffer tells the program to ask again from the
-        // last whole entry's d_next.
-        const out = bytes(buffer, size);
-        let at = 0;
-        for (let index = Number(cookie); index < entries.length && at < size; index++) {
-          const { name, ino, type } = entries[index];
-          const dirent = new DataView(new ArrayBuffer(DIRENT_SIZE));
-          dirent.setBigUint64(0, BigInt(index + 1), true);
-          dirent.setBigUint64(8, ino, true);
-          dirent.setUint32(16, name.length, true);
-          dirent.setUint8(20, type);
-          const whole = Buffer.concat([new Uint8Array(dirent.buffer), name]);
-          const fits = whole.subarray(0, size - at);
-          out.set(fits, at);
-          at += fits.length;
-        }
-        view().setUint32(used, at, true);
-        return 0;
-      },
-      // node:wasi fails with NOBUFS; WASI's answer for a name longer than the buffer is NAMETOOLONG.
-      fd_prestat_dir_name: (fd: number, pointer: number, length: number) => {
-        const errno = fdPrestatDirName(fd, pointer, length);
-        return errno === ERRNO_NOBUFS ? ERRNO_NAMETOOLONG : errno;
-      },
-      // node:wasi answers NOTSUP for any fd. It holds no socket (stdio
-      // included, as for wasmtime: a stream, whatever the host's fd is),
-      // so shutdown(2)'s answer is BADF for a closed fd, else NOTSOCK.
-      sock_shutdown: (fd: number) => holds(fd, 0n) || ERRNO_NOTSOCK,
-      path_create_directory: guarded("path_create_directory", ([fd, p, n]) => [[fd, p, n, false]]),
-      path_remove_directory: guarded("path_remove_directory", ([fd, p, n]) => [[fd, p, n, false]]),
-      path_unlink_file: guarded("path_unlink_file", ([fd, p, n]) => [[fd, p, n, false]]),
-      path_filestat_get: guarded("path_filestat_get", ([fd, flags, p, n]) => [[fd, p, n, follows(flags)]]),
-      path_symlink: guarded("path_symlink", ([, , fd, p, n]) => [[fd, p, n, false]]),
-      path_link: guarded("path_link", ([fd, flags, p, n, newFd, newP, newN]) => [
-        [fd, p, n, follows(flags)],
-        [newFd, newP, newN, false],
-      ]),
-      path_rename: guarded("path_rename", ([fd, p, n, newFd, newP, newN]) => [
-        [fd, p, n, false],
-        [newFd, newP, newN, false],
-      ]),
-    },
-    bind(instance: object) {
-      const exported = (instance as WebAssembly.Instance).exports.memory;
-      if (exported instanceof WebAssembly.Memory) memory = exported;
-    },
-  };
+  #pathOpen(fd: number, dirFlags: number, pointer: number, length: number, oflags: number, ...rest: any[]): number {
+    const place = this.#walk(fd, this.#text(pointer, length), follows(dirFlags));
+    if (typeof place === "number") return place;
+    // O_NOFOLLOW: a link as the last component is not opened (POSIX ELOOP);
+    // node:wasi follows it.
+    if (place?.unfollowedLink) return oflags & OFLAGS_CREAT && oflags & OFLAGS_EXCL ? ERRNO_EXIST : ERRNO_LOOP;
+    const errno = this.#call("path_open", fd, dirFlags, pointer, length, oflags, ...rest);
+    // The new fd may be a directory that later calls are relative to.
+    if (errno === 0 && place !== undefined) {
+      const [fdflags, opened] = rest.slice(-2) as [number, number];
+      this.#places.set(this.#view().getUint32(opened, true), { path: place.path, root: place.root, fdflags });
+    }
+    return errno;
+  }
+
+  #fdClose(fd: number): number {
+    const errno = this.#call("fd_close", fd);
+    if (errno === 0) this.#places.delete(fd);
+    return errno;
+  }
+
+  #fdRenumber(from: number, to: number): number {
+    const errno = this.#call("fd_renumber", from, to);
+    if (errno === 0) {
+      const place = this.#places.get(from);
+      this.#places.delete(from);
+      if (place) this.#places.set(to, place);
+      else this.#places.delete(to);
+    }
+    return errno;
+  }
+
+  // node:wasi reports the host's open flags (O_LARGEFILE on a directory),
+  // not the fdflags the fd was opened with.
+  #fdFdstatGet(fd: number, out: number): number {
+    const errno = this.#call("fd_fdstat_get", fd, out);
+    const place = this.#places.get(fd);
+    if (errno === 0 && place) this.#view().setUint16(out + 2, place.fdflags, true);
+    return errno;
+  }
+
+  #fdFdstatSetFlags(fd: number, fdflags: number): number {
+    const errno = this.#call("fd_fdstat_set_flags", fd, fdflags);
+    const place = this.#places.get(fd);
+    if (errno === 0 && place) place.fdflags = fdflags;
+    return errno;
+  }
+
+  // node:wasi keeps whole seconds. It still checks the fd and its rights;
+  // then the times are set again, exactly, on the file the fd was opened
+  // as, if it is still there (else, or for stdio, or without the right to
+  // read the times kept, the seconds stay).
+  #fdFilestatSetTimes(fd: number, atim: bigint, mtim: bigint, flags: number): number {
+    const invalid = badTimeFlags(flags);
+    if (invalid) return invalid;
+    const place = this.#places.get(fd);
+    // The times as they were, to the nanosecond, for a time not set.
+    const [unread, before] = place ? this.#ask("fd_filestat_get", fd, FILESTAT_SIZE) : [ERRNO_BADF];
+    const errno = this.#call("fd_filestat_set_times", fd, atim, mtim, flags);
+    if (errno !== 0 || unread !== 0) return errno;
+    const { path: host } = place!;
+    const at = (offset: number) => before!.getBigUint64(offset, true);
+    let now;
+    try {
+      now = this.#fs.lstatSync(host, { bigint: true });
+    } catch {
+      return 0;
+    }
+    if (now.dev !== at(0) || now.ino !== at(8)) return 0;
+    return this.#setTimes(host, false, atim, mtim, flags, { atime: at(40), mtime: at(48) });
+  }
+
+  // node:wasi sets whole seconds.
+  #pathFilestatSetTimes(fd: number, lookup: number, pointer: number, length: number, atim: bigint, mtim: bigint, flags: number): number {
+    const place = this.#walk(fd, this.#text(pointer, length), follows(lookup));
+    if (typeof place === "number") return place;
+    if (place === undefined) return this.#call("path_filestat_set_times", fd, lookup, pointer, length, atim, mtim, flags);
+    return badTimeFlags(flags) || this.#holds(fd, RIGHTS_PATH_FILESTAT_SET_TIMES) || this.#setTimes(place.path, follows(lookup), atim, mtim, flags);
+  }
+
+  // node:wasi fails with NOBUFS where readlink(2) fills the buffer and stops.
+  #pathReadlink(fd: number, pointer: number, length: number, buffer: number, size: number, used: number): number {
+    const place = this.#walk(fd, this.#text(pointer, length), false);
+    if (typeof place === "number") return place;
+    if (place === undefined) return this.#call("path_readlink", fd, pointer, length, buffer, size, used);
+    const refused = this.#holds(fd, RIGHTS_PATH_READLINK);
+    if (refused) return refused;
+    let target: Buffer;
+    try {
+      target = this.#fs.readlinkSync(place.path, { encoding: "buffer" });
+    } catch (err) {
+      return errnoOf(err);
+    }
+    const written = target.subarray(0, size);
+    this.#bytes(buffer, written.length).set(written);
+    this.#view().setUint32(used, written.length, true);
+    return 0;
+  }
+
+  // node:wasi leaves out `.` and `..`.
+  #fdReaddir(fd: number, buffer: number, size: number, cookie: bigint, used: number): number {
+    const place = this.#places.get(fd);
+    if (place === undefined) return this.#call("fd_readdir", fd, buffer, size, cookie, used);
+    const refused = this.#holds(fd, RIGHTS_FD_READDIR);
+    if (refused) return refused;
+    let entries;
+    try {
+      entries = this.#listing(place, cookie === 0n);
+    } catch (err) {
+      return errnoOf(err);
+    }
+    this.#view().setUint32(used, writeDirents(entries, Number(cookie), this.#bytes(buffer, size)), true);
+    return 0;
+  }
 }
+
+/**
+ * Writes dirents from entry `cookie` on, one after another, into `out`, the
+ * last cut short when it is full: a full buffer tells the program to ask
+ * again from the last whole entry's d_next. Returns the bytes written.
+ */
+function writeDirents(entries: Entry[], cookie: number, out: Uint8Array): number {
+  let at = 0;
+  for (let index = cookie; index < entries.length && at < out.length; index++) {
+    const { name, ino, type } = entries[index];
+    const dirent = new DataView(new ArrayBuffer(DIRENT_SIZE));
+    dirent.setBigUint64(0, BigInt(index + 1), true);
+    dirent.setBigUint64(8, ino, true);
+    dirent.setUint32(16, name.length, true);
+    dirent.setUint8(20, type);
+    const whole = Buffer.concat([new Uint8Array(dirent.buffer), name]);
+    const fits = whole.subarray(0, out.length - at);
+    out.set(fits, at);
+    at += fits.length;
+  }
+  return at;
+}
+
+const follows = (flags: number) => (flags & LOOKUP_SYMLINK_FOLLOW) !== 0;
 
 function inside(path: string, root: string): boolean {
   return path === root || path.startsWith(root.endsWith("/") ? root : root + "/");

@@ -1,11 +1,12 @@
 // npm run build's last step: bundles the bindings with esbuild into
 // build/index.js (the package: the runtime, with the release core's bytes;
 // @assemblyscript/loader stays a dependency, imported by instantiate()),
-// build/wasi-run.js (runWasi's part, imported when used) and build/cli.js
-// (the command, which imports build/index.js rather than a second copy). Minified for whitespace
-// and syntax, not names, so stack traces still read, in lines of about 100
-// characters: Node prints the source line of an uncaught error, and a
-// user's TypeError from the API should cost a few short lines of stderr.
+// build/wasi-run.js (runWasi's runner, imported when used) and build/cli.js
+// (the command, which imports build/index.js rather than a second copy).
+// Minified for whitespace and syntax, not names, so stack traces still
+// read, in lines of about 100 characters: Node prints the source line of an
+// uncaught error, and a user's TypeError from the API should cost a few
+// short lines of stderr.
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 
@@ -33,15 +34,18 @@ await build({
 copyFileSync("bindings/import-optional.js", "build/import-optional.js");
 
 // What runWasi imports when a program first runs (bindings/wasi-run.ts):
-// apart, so that importing the package parses none of it (SPEC P4). It
-// takes what it shares with the package as arguments, and bundles only
-// wasi-fs.ts (the --dir sandbox, and what node:wasi answers wrongly).
+// apart, so that importing the package parses none of it (SPEC P4), and
+// build/index.js stays one file (a chunk shared with it would be a second
+// module to load at every start-up). The few functions of the package it
+// uses (instantiating through the loader, the build-flag check) are
+// bundled into it again; the core's bytes are not.
 await build({
   ...common,
   entryPoints: ["bindings/wasi-run.ts"],
   outfile: "build/wasi-run.js",
   platform: "neutral",
-  external: ["node:*", "./import-optional.js"],
+  loader: { ".wasm": "base64" },
+  external: ["node:*", "./import-optional.js", "@assemblyscript/loader"],
   banner: { js: generated },
 });
 

@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { fileURLToPath } from "node:url";
 import { lines } from "./helpers.mjs";
 import { passes, suiteTests } from "./wasi-suite.mjs";
@@ -53,6 +53,18 @@ test("the tarball ships the bundled bindings, their types, the licences, each fi
   assert.is(new Set(files).size, files.length, "each file once");
   assert.ok(packed.size <= 64 * 1024, `the tarball is ${packed.size} bytes; SPEC P5 allows 65536`);
   assert.equal(Object.keys(meta.dependencies), ["@assemblyscript/loader"], "the one dependency");
+});
+
+test("the shipped modules import only shipped modules: the runner imported when a program first runs among them", () => {
+  const files = packed.files.map((f) => f.path);
+  const unshipped = [];
+  for (const file of files.filter((f) => f.endsWith(".js"))) {
+    const text = readFileSync(join(project, "node_modules", "wasm-atexit", file), "utf8");
+    for (const [, specifier] of text.matchAll(/(?:\bfrom|\bimport\s*\(?)\s*"(\.\.?\/[^"]+)"/g)) {
+      if (!files.includes(posix.join(posix.dirname(file), specifier))) unshipped.push(`${file} imports ${specifier}`);
+    }
+  }
+  assert.equal(unshipped, []);
 });
 
 test("an installed copy runs handlers at exit, from ESM and from require()", () => {

@@ -56,6 +56,16 @@ Endings("a program that traps: one line naming it, handlers still run, code 1", 
   assert.is(r.code, 1);
 });
 
+Endings("runWasi's refusals are the package's WasiError, a trap's with the RuntimeError as its cause", () => {
+  const r = runFixture("wasi-refusals.mjs", [program, clib, aslib]);
+  assert.equal(lines(r.stdout).filter((line) => !line.startsWith("main: ") && !line.includes("shared handler")), [
+    "trap: WasiError, program trapped: unreachable, RuntimeError cause",
+    "not wasm: WasiError, junk is not a WebAssembly module, no cause",
+    "shim preopens: WasiError, preopens need node:wasi: browser_wasi_shim has no access to host directories, no cause",
+  ]);
+  assert.is(r.stderr, "");
+});
+
 Endings("the same program under @bjorn3/browser_wasi_shim", () => {
   for (const [how, code, libc] of [["exit", 7, true], ["return", 0, true], ["lib-exit", 9, false]]) {
     const r = runFixture("wasi-shim.mjs", [program, clib, aslib, how]);
