@@ -70,7 +70,8 @@ function parse(argv: string[]): { values: Values; positionals: string[]; program
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, tokens: true });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    // parseArgs' own messages may span lines (an option whose value starts with "-"): a mistake is one line.
+    throw new UsageError((err as Error).message.replace(/\s*\n\s*/g, " "));
   }
   const terminator = parsed.tokens.find((token) => token.kind === "option-terminator")?.index ?? Infinity;
   const positionals: string[] = [];

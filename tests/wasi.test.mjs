@@ -168,6 +168,12 @@ Mistakes("no command, an unknown command, an unknown option, stray arguments", (
   mistake(["start", program], 'unknown command "start" (see wasm-atexit --help)', 2);
   assert.match(command(["run", program, "--fast"]).stderr, /^wasm-atexit: Unknown option '--fast'.*\(see wasm-atexit --help\)\n$/);
   mistake(["run", program, "exit"], 'unexpected "exit": the program\'s arguments go after -- (see wasm-atexit --help)', 2);
+  // parseArgs' message for an option whose value starts with "-" spans three lines of its own.
+  for (const value of ["-x", "--"]) {
+    const r = command(["run", program, "--env", value, "x"]);
+    assert.match(r.stderr, /^wasm-atexit: Option '--env' argument is ambiguous\. [^\n]*'--env=-XYZ'\. \(see wasm-atexit --help\)\n$/, value);
+    assert.is(r.code, 2);
+  }
 });
 
 Mistakes("--help and --version", () => {
