@@ -62,8 +62,8 @@ export interface TakenBatch {
 
 // The batch being called (see TakenBatch), in module variables rather than
 // properties: the drain writes one before and reads the other after every
-// handler, and at 10^3 handlers, in the interpreter, a property costs about
-// 10 ns a handler more (SPEC P2).
+// handler, and in the interpreter, which runs a short program's drain, a
+// property costs more (SPEC P2; see `npm run bench`).
 let batchEpoch = 0;
 /** How many of the last batch taken a drain has called, or is calling. */
 export let handedOut = 0;
@@ -419,8 +419,7 @@ const AsyncFunction: unknown = (async () => {}).constructor;
 /**
  * Whether `fn` is an async function, by its inherited `constructor`: a
  * property read the interpreter caches, where Object.getPrototypeOf is a
- * call (the natural-end drain at 10^3: 95 against 118 ns a handler, 70 with
- * no check). A read that throws (a revoked Proxy, a throwing getter) says
+ * call, dearer for every handler of a drain (see `npm run bench`). A read that throws (a revoked Proxy, a throwing getter) says
  * no: the call is then what fails, and is reported.
  */
 function isAsyncFunction(fn: Handler): boolean {
@@ -444,9 +443,9 @@ const stopped: { entry: Handler | undefined; outcome: unknown; threw: boolean } 
  * under the batch (`epoch` is not the batch's any more); before a handler
  * that is not one of those; or after one that threw or returned something,
  * left in `stopped`. Small, and free of everything else a handler may need,
- * so that V8 compiles it early: at 10^3 handlers, run in the interpreter,
- * every operation more per handler counts, and at 10^5 a large loop is
- * still waiting for its optimised code.
+ * so that V8 compiles it early: a short drain runs in the interpreter, where
+ * every operation more per handler counts, and a long one would otherwise
+ * wait for a large loop's optimised code (see `npm run bench`).
  */
 function callPlain(batch: TakenBatch, pos: number, end: number, epoch: number, checkAsync: boolean): number {
   const { entries, top } = batch;
@@ -454,7 +453,8 @@ function callPlain(batch: TakenBatch, pos: number, end: number, epoch: number, c
     const entry = entries[top - pos];
     if (typeof entry !== "function") return pos;
     if (checkAsync) {
-      // isAsyncFunction, written out: calling it cost 12 ns a handler more here.
+      // isAsyncFunction, written out: in the interpreter a call here costs
+      // every handler more than the check itself (see `npm run bench`).
       let constructor: unknown;
       try {
         constructor = entry.constructor;

@@ -10,6 +10,7 @@
 
 import { createGuest, dispose, type Guest, type GuestOptions } from "./index.js";
 import { ERR_DISPOSED, ERR_QUOTA } from "./errors.js";
+import { RUNTIME } from "./globals.js";
 
 /** What linkPyodide needs of a Pyodide instance (from `loadPyodide()`). */
 export interface PyodideLike {
@@ -156,7 +157,7 @@ export function linkPyodide(pyodide: PyodideLike, options: GuestOptions = {}): G
   const linked = pyodide.runPython(`getattr(__import__("atexit"), "_wasm_atexit_guest", None)`);
   if (typeof linked === "string") throw new Error(`wasm-atexit: linkPyodide: this Pyodide is already linked, as guest "${linked}"`);
   const guest = createGuest({ name: "python", ...options });
-  const runtime = (globalThis as Record<symbol, { exitRequest(code: number): unknown }>)[Symbol.for("wasm-atexit.runtime")];
+  const runtime = (globalThis as Record<symbol, { exitRequest(code: number): unknown }>)[RUNTIME];
   let dispatch: ((token: number) => unknown) | undefined;
   const module = new WebAssembly.Module(Uint8Array.from(atob(TRAMPOLINE), (c) => c.charCodeAt(0)));
   const instance = new WebAssembly.Instance(module, {

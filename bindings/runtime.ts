@@ -14,6 +14,7 @@
 import { instantiateWithLoader, loadCore, type CoreExports, type LoadedModule } from "./core.js";
 import { Call, ExitRequest, functionOf, handleAt, handedOut, interruptBatch, type Entry, type Handler, type Stack, type TakenBatch } from "./drain.js";
 import { ERR_NO_MEMORY, checkFunction, outOfMemory } from "./errors.js";
+import { DISPOSE } from "./globals.js";
 import { Guest, Guests, missingFlag, type GuestOptions } from "./guests.js";
 import { Reports, describe, type ReportOptions } from "./report.js";
 import { Shutdown, type Host, type ShutdownOptions, type SignalOptions } from "./shutdown.js";
@@ -81,12 +82,10 @@ export interface DisposeOptions {
   run?: boolean;
 }
 
-const dispose: symbol = Symbol.dispose ?? Symbol.for("nodejs.dispose");
-
 /** Makes `undo` a Remover: idempotent, and Disposable for `using`. */
 function remover(undo: () => void): Remover {
   const remove = (() => undo()) as Remover;
-  remove[dispose as typeof Symbol.dispose] = remove;
+  remove[DISPOSE as typeof Symbol.dispose] = remove;
   return remove;
 }
 
@@ -131,8 +130,9 @@ export class Runtime implements Stack {
    * a comparison: the push's new length may reach `fastEnd`, which is the
    * range's end while nothing else needs to see a registration (no batch
    * out, no index), else 0. Its state is in this closure, not in
-   * properties: at 10^3 registrations, in the interpreter, each property
-   * read costs about 10 ns more (SPEC P1).
+   * properties: in the interpreter, which runs a short program's
+   * registrations, a property read costs more than a closure's (SPEC P1;
+   * see `npm run bench`).
    */
   readonly register: <F extends Handler>(fn: F, ...args: Parameters<F>) => F;
   private readonly setFastEnd: (end: number) => void;
@@ -144,7 +144,8 @@ export class Runtime implements Stack {
     let fastEnd = Infinity;
     this.setFastEnd = (end) => (fastEnd = end);
     // In parentheses, so that V8 compiles it with the constructor, at import,
-    // rather than at the first registration (32 -> 6 µs; import no dearer).
+    // rather than at the first registration, which is then cheaper while
+    // import costs no more (see `npm run bench`).
     this.register = (function register(fn, ...args) {
       if (typeof fn !== "function" || args.length !== 0) {
         if (typeof fn !== "function") checkFunction("register", "fn", fn);
