@@ -7,7 +7,6 @@
 import type { HandlerScope, ScopeCarrier } from "./drain.js";
 import { checkExitCode } from "./errors.js";
 import { applicationListeners, holdDuringDrain, ours, releaseHeld, wrapExitLibraries } from "./exit-libraries.js";
-import { Runtime } from "./runtime.js";
 import type { Host } from "./shutdown.js";
 
 type ProcessExit = (code?: number | string | null) => never;
@@ -103,6 +102,9 @@ export const nodeHost: Host = {
   raise(signal) {
     if (!releaseHeld(signal)) process.kill(process.pid, signal);
   },
+  onEnd(handler) {
+    process.on("exit", (code) => handler(code));
+  },
   onIdle(handler) {
     // First among beforeExit listeners, to count what keeps the loop alive
     // before any of the application's has run; the decision waits for them
@@ -152,8 +154,3 @@ const LINUX_SIGNAL_NUMBERS: Record<string, number> = {
   SIGSTKFLT: 16, SIGXCPU: 24, SIGXFSZ: 25, SIGVTALRM: 26, SIGIO: 29, SIGPOLL: 29, SIGPWR: 30, SIGSYS: 31,
 };
 
-export function createNodeRuntime(): Runtime {
-  const runtime = new Runtime(nodeHost);
-  process.on("exit", (code) => runtime.policy.atExit(code));
-  return runtime;
-}

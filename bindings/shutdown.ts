@@ -79,6 +79,12 @@ export interface Host {
    * re-raises it, so the parent sees the real cause.
    */
   raise(signal: string): void;
+  /**
+   * Calls `handler(code)` at the program's end event (Node's `exit`, Deno's
+   * `unload`, a page's `pagehide`), where what is still pending runs
+   * synchronously (R12), with the code the program ends with.
+   */
+  onEnd(handler: (code: number) => void): void;
   /** Calls `handler(busy)` each time the program runs out of work; `busy()` tells whether something has scheduled more since. */
   onIdle(handler: (busy: () => boolean) => void): void;
   /** Calls `handler(err)` with an uncaught error or rejection that is about to end the program. */
@@ -123,14 +129,15 @@ export class Shutdown {
     private readonly host: Host,
     private readonly reports: Reports,
   ) {
+    host.onEnd((code) => this.atExit(code));
     host.onIdle((busy) => this.idle(busy));
     host.onFatalError((err) => {
       this.reason = err;
     });
   }
 
-  /** The host's exit event: whatever is still pending runs now, synchronously (R12). */
-  atExit(code: number): void {
+  /** The host's end event: whatever is still pending runs now, synchronously (R12). */
+  private atExit(code: number): void {
     // An awaited drain cut short by an ordinary exit goes on here (H2).
     const drain = this.awaited?.drain ?? this.newDrain(code, null);
     this.awaited = undefined;
