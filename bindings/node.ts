@@ -4,7 +4,7 @@
 // exit function is process.exit; signals are process listeners, shared
 // with the other exit libraries of exit-libraries.ts.
 
-import type { HandlerScope, ScopeCarrier } from "./drain.js";
+import type { HandlerScope, ScopeCarrier } from "./exit-request.js";
 import { checkExitCode } from "./errors.js";
 import { applicationListeners, holdDuringDrain, ours, releaseHeld, wrapExitLibraries } from "./exit-libraries.js";
 import type { Host } from "./shutdown.js";

@@ -3,15 +3,16 @@
 // Built with its stack and policy where the host is chosen (hosts.ts).
 
 import { instantiateWithLoader, type CoreExports, type LoadedModule } from "./core.js";
-import { Call, ExitRequest, type Handler } from "./drain.js";
 import { checkFunction } from "./errors.js";
+import { ExitRequest } from "./exit-request.js";
 import { DISPOSE } from "./globals.js";
 import { Guest, missingFlag, type GuestOptions } from "./guests.js";
+import { Call, type Handler } from "./registration.js";
 import { describe, type ReportOptions, type Reports } from "./report.js";
 import type { Host, Shutdown, ShutdownOptions, SignalOptions } from "./shutdown.js";
 import type { ExitStack } from "./stack.js";
 
-export type { Handler } from "./drain.js";
+export type { Handler } from "./registration.js";
 /** The exit code, the signal's name (or null), and the uncaught error that ends the program, if one does (SPEC H4). */
 export type ExitCallback = (code: number, signal: string | null, reason?: unknown) => unknown;
 /**

@@ -22,9 +22,11 @@
 //   is kept, and only up to the range's end (`fastEnd`).
 
 import { loadCore, type CoreExports } from "./core.js";
-import { Call, functionOf, handleAt, handedOut, interruptBatch, type Entry, type Handler, type Stack, type TakenBatch } from "./drain.js";
+import { handleAt, handedOut, interruptBatch, type TakenBatch } from "./batch.js";
+import type { Stack } from "./drain.js";
 import { ERR_NO_MEMORY, checkFunction, outOfMemory } from "./errors.js";
 import { Guests } from "./guests.js";
+import { Call, functionOf, type Entry, type Handler } from "./registration.js";
 
 /** Handles reserved in the core at a time for registrations made without calling it. */
 const RANGE = 1024;
@@ -218,7 +220,7 @@ export class ExitStack implements Stack {
     const { batch, entries } = this;
     const taken = this.#taken;
     const index = this.#index;
-    const ran = handedOut;
+    const ran = handedOut();
     if (batch.top !== 0) entries.fill(undefined, batch.top - ran + 1, batch.top + 1);
     else for (let i = 0; i < ran; i++) entries[batch.handles[i]] = undefined;
     if (index !== undefined) {
