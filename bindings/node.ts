@@ -145,9 +145,8 @@ function activeResources(): number {
 // os.constants.signals, read when a signal comes rather than importing
 // node:os at start-up. getBuiltinModule is there on every host this runs
 // on: Node from 20.16 (the package needs 20.19), Deno 2.9 and Bun 1.4 (as
-// CI installs them: deno@2, bun@1), whose
-// tables hold every signal of EXIT_SIGNALS (tests/hosts.test.mjs checks
-// 128 + SIGTERM's number on each).
+// CI installs them: deno@2, bun@1), whose tables hold every signal of
+// EXIT_SIGNALS (tests/hosts.test.mjs checks 128 + SIGTERM's number on each).
 function signalNumber(signal: string): number {
   const os = node().getBuiltinModule?.<typeof import("node:os")>("node:os");
   return os?.constants.signals[signal as NodeJS.Signals] ?? 0;
