@@ -63,10 +63,15 @@ export function handleAt(batch: TakenBatch, pos: number): number {
   return batch.top !== 0 ? batch.top - pos : batch.handles[pos];
 }
 
-/** The batch's next handler, counted as handed out; undefined when the batch is used up or changed since `ticket`. */
+/**
+ * The batch's next handler, counted as handed out; undefined when the batch
+ * is used up or changed since `ticket`. (handleAt written out: the drain
+ * calls this for every handler callPlain leaves.)
+ */
 export function nextEntry(batch: TakenBatch, ticket: number): Entry | undefined {
   if (handed >= size || ticket !== epoch) return undefined;
-  return batch.entries[handleAt(batch, handed++)];
+  const pos = handed++;
+  return batch.entries[batch.top !== 0 ? batch.top - pos : batch.handles[pos]];
 }
 
 /** Where callPlain stopped after a handler: the handler, and what it threw or returned. */

@@ -156,11 +156,15 @@ export class Drain {
    * again with a batch of its own (the rest of the last one is put back
    * first). `awaiting`: an async function runs in a scope of its own, which
    * tells its exit() calls after an await from anyone else's.
+   *
+   * Longer than the rest: the call of a handler that callPlain left is
+   * written out in the loop, as in the interpreter (which runs a short
+   * program's drain) a method call per handler costs more than the rest of
+   * the turn (see `npm run bench`).
    */
   #runUntilPromise(awaiting: boolean): Started | typeof DONE {
     const { batch } = this.#stack;
-    // The fast path takes plain handlers; tracing names every handler.
-    const plain = !this.#tracing;
+    const tracing = this.#tracing;
     // The batch being handed out (batch.ts): none yet, so that the first
     // turn takes one, and sees what changed while a handler was awaited.
     let ticket = NO_BATCH;
@@ -168,7 +172,8 @@ export class Drain {
     this.#calls.enter();
     try {
       for (;;) {
-        if (plain && batch.top !== 0) {
+        // The fast path; tracing names every handler.
+        if (!tracing && batch.top !== 0) {
           const stop = callPlain(batch, ticket, awaiting);
           if (stop !== undefined) {
             const started = this.#afterCall(stop.entry, 0, stop.outcome, stop.threw, awaiting, undefined);
@@ -182,7 +187,25 @@ export class Drain {
           if ((ticket = this.#takeBatch()) === NO_BATCH) return DONE;
           continue;
         }
-        const started = this.#call(entry, awaiting);
+        const start = tracing ? performance.now() : 0;
+        // Only an async function's awaits carry its scope (AsyncLocalStorage
+        // costs every handler it wraps, and its first use most of a
+        // millisecond); another's promise is tracked by HandlerCalls.untracked().
+        let scope: HandlerScope | undefined;
+        let carrier: ScopeCarrier | undefined;
+        if (awaiting && isAsyncFunction(functionOf(entry)) && (carrier = this.#calls.carrier()) !== undefined) scope = { live: true };
+        let outcome: unknown;
+        let threw = false;
+        try {
+          // (No closure here: one capturing `entry` would give every turn a context to allocate.)
+          outcome = scope ? this.#callIn(carrier!, scope, entry) : typeof entry === "function" ? entry() : this.#invoke(entry);
+        } catch (err) {
+          outcome = err;
+          threw = true;
+        }
+        // The common case, a handler that ran and returned nothing, has nothing more to say.
+        if (!threw && outcome === undefined && scope === undefined && !tracing) continue;
+        const started = this.#afterCall(entry, start, outcome, threw, awaiting, scope);
         if (started) return started;
       }
     } finally {
@@ -206,29 +229,6 @@ export class Drain {
       if (taken === TOOK_GUEST) this.#runTakenGuest();
       else return batchTaken(taken);
     }
-  }
-
-  /**
-   * Calls one handler the fast path does not take. Only an async function's
-   * awaits carry its scope (AsyncLocalStorage costs every handler it wraps,
-   * and its first use most of a millisecond); another handler's promise is
-   * tracked by HandlerCalls.untracked().
-   */
-  #call(entry: Entry, awaiting: boolean): Started | undefined {
-    const start = this.#tracing ? performance.now() : 0;
-    let scope: HandlerScope | undefined;
-    let carrier: ScopeCarrier | undefined;
-    if (awaiting && isAsyncFunction(functionOf(entry)) && (carrier = this.#calls.carrier()) !== undefined) scope = { live: true };
-    let result: unknown;
-    try {
-      // (No closure here: one capturing `entry` would give every call a context to allocate.)
-      result = scope ? this.#callIn(carrier!, scope, entry) : typeof entry === "function" ? entry() : this.#invoke(entry);
-    } catch (err) {
-      return this.#afterCall(entry, start, err, true, awaiting, scope);
-    }
-    // The common case: it ran, and there is nothing to say.
-    if (result === undefined && scope === undefined && !this.#tracing) return undefined;
-    return this.#afterCall(entry, start, result, false, awaiting, scope);
   }
 
   /**
