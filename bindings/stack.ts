@@ -37,28 +37,31 @@ const MAX_BATCH = 1024; // the core's BATCH holds this many
 /** Each function with pending registrations → their handles: one, or a Set of several. */
 type FunctionIndex = Map<Handler, number | Set<number>>;
 
+// TypeScript's `private`, not `#private`: with ES private members, one of
+// a fresh process's first registrations costs several times more (SPEC P1;
+// see `npm run bench`).
 export class ExitStack implements Stack {
   // The Wasm core, loaded when the stack is first read (see above): importing
   // the package and registering never wait for it (SPEC P4).
-  #loaded: CoreExports | undefined;
+  private loadedCore: CoreExports | undefined;
   // By handle: what each pending JS registration calls. Index 0 is never a
   // handle. While the range lasts, its length is the next handle in it.
   readonly entries: (Entry | undefined)[] = [undefined];
   // See the invariants above. Before the core is loaded, the range has no
   // end: a fresh core reserves handles from 1 for all the registrations
   // made so far, and RANGE more, when it is loaded.
-  #linkedUpTo = 1;
-  #rangeEnd = Infinity;
-  #rangeSize = RANGE;
+  private linkedUpTo = 1;
+  private rangeEnd = Infinity;
+  private rangeSize = RANGE;
   // The batch a drain took: `taken` handles, which the drain calls in order
   // without asking here.
   readonly batch: TakenBatch = { handles: new Int32Array(0), top: 0, entries: this.entries };
-  #taken = 0;
-  #batchSize = MAX_BATCH;
-  #maxBatch = MAX_BATCH;
+  private taken = 0;
+  private batchSize = MAX_BATCH;
+  private maxBatch = MAX_BATCH;
   // Built at the first unregister(), kept up to date after.
-  #index: FunctionIndex | undefined;
-  #guests: Guests | undefined;
+  private index: FunctionIndex | undefined;
+  private guestsLinked: Guests | undefined;
 
   /**
    * register()'s common case, a function with no arguments, is a push and
@@ -70,13 +73,13 @@ export class ExitStack implements Stack {
    * see `npm run bench`).
    */
   readonly register: <F extends Handler>(fn: F, ...args: Parameters<F>) => F;
-  readonly #setFastEnd: (end: number) => void;
+  private readonly setFastEnd: (end: number) => void;
 
   constructor() {
     const stack = this;
     const { entries } = this;
     let fastEnd = Infinity;
-    this.#setFastEnd = (end) => (fastEnd = end);
+    this.setFastEnd = (end) => (fastEnd = end);
     // In parentheses, so that V8 compiles it with the constructor, at import,
     // rather than at the first registration, which is then cheaper while
     // import costs no more (see `npm run bench`).
@@ -99,37 +102,37 @@ export class ExitStack implements Stack {
    * the stack in order (SPEC R6–R8).
    */
   get core(): CoreExports {
-    const core = (this.#loaded ??= this.#loadCore());
-    if (this.#taken !== 0) this.#settleBatch(core);
+    const core = (this.loadedCore ??= this.loadCore());
+    if (this.taken !== 0) this.settleBatch(core);
     // Past the range's end, `entries` may hold handles pushJs gave.
-    const registered = Math.min(this.entries.length, this.#rangeEnd);
-    if (this.#linkedUpTo < registered) {
+    const registered = Math.min(this.entries.length, this.rangeEnd);
+    if (this.linkedUpTo < registered) {
       core.link(registered);
-      this.#linkedUpTo = registered;
+      this.linkedUpTo = registered;
     }
     return core;
   }
 
   /** The core if it is loaded, as it is: settling nothing (the debug core's abort reads its memory). */
   get loaded(): CoreExports | undefined {
-    return this.#loaded;
+    return this.loadedCore;
   }
 
   get guests(): Guests {
-    return (this.#guests ??= new Guests(() => this.core));
+    return (this.guestsLinked ??= new Guests(() => this.core));
   }
 
   /** Pending registrations, without loading the core when it is not loaded yet. */
   pending(): number {
-    return this.#loaded === undefined ? this.entries.length - 1 : this.core.count();
+    return this.loadedCore === undefined ? this.entries.length - 1 : this.core.count();
   }
 
   /** Registers `entry`: a handle from the range, with no call into the core while the range lasts. */
   add(api: string, fn: Handler, entry: Entry): number {
     const { entries } = this;
     let handle = entries.length;
-    if (handle >= this.#rangeEnd) {
-      handle = this.#pushOne(api);
+    if (handle >= this.rangeEnd) {
+      handle = this.pushOne(api);
       // A handle past the end (a new range above guests' records, or a
       // guest's record freed and reused): filled up to one by one, as a
       // store far past the end would turn `entries` into a dictionary.
@@ -138,14 +141,14 @@ export class ExitStack implements Stack {
     entries[handle] = entry;
     // A drain's batch must not run before this registration (R6).
     interruptBatch();
-    if (this.#index !== undefined) addToIndex(this.#index, fn, handle);
+    if (this.index !== undefined) addToIndex(this.index, fn, handle);
     return handle;
   }
 
   /** Removes every pending registration of `fn`. */
   unregister(fn: Handler): void {
     if (this.pending() === 0) return;
-    const index = this.#functionIndex();
+    const index = this.functionIndex();
     const handles = index.get(fn);
     if (handles === undefined) return;
     index.delete(fn);
@@ -159,10 +162,10 @@ export class ExitStack implements Stack {
   /** Removes the registration under `handle` if it is still `entry`'s (handles are reused). */
   remove(handle: number, entry: Entry): void {
     // A registration in a drain's batch goes back under its handle first.
-    if (this.#taken !== 0) this.#settleBatch(this.#loaded!);
+    if (this.taken !== 0) this.settleBatch(this.loadedCore!);
     if (this.entries[handle] !== entry) return;
     this.core.remove(0, handle);
-    if (this.#index !== undefined) removeFromIndex(this.#index, functionOf(entry), handle);
+    if (this.index !== undefined) removeFromIndex(this.index, functionOf(entry), handle);
     this.entries[handle] = undefined;
   }
 
@@ -171,23 +174,23 @@ export class ExitStack implements Stack {
     this.core.clear();
     // Not shortened: its length is the next handle in the range.
     this.entries.fill(undefined);
-    this.#setIndex(undefined);
+    this.setIndex(undefined);
   }
 
   /** Sets the range and batch sizes from the next of each on; for tests that cross their boundaries. */
   resize(range: number, maxBatch: number): void {
-    this.#rangeSize = range;
-    this.#maxBatch = Math.min(maxBatch, MAX_BATCH);
-    this.#batchSize = Math.min(this.#batchSize, this.#maxBatch);
+    this.rangeSize = range;
+    this.maxBatch = Math.min(maxBatch, MAX_BATCH);
+    this.batchSize = Math.min(this.batchSize, this.maxBatch);
   }
 
   // The stack as drains see it (drain.ts).
 
   next(stopAtGuests: boolean): number {
     // Nothing was ever registered: no core to load for an empty drain.
-    if (this.#loaded === undefined && this.entries.length === 1) return 0;
+    if (this.loadedCore === undefined && this.entries.length === 1) return 0;
     const core = this.core;
-    const taken = core.take(this.#batchSize, stopAtGuests ? 1 : 0);
+    const taken = core.take(this.batchSize, stopAtGuests ? 1 : 0);
     if (taken <= 0) return taken; // nothing pending, or TOOK_GUEST
     // Read in place: memory cannot grow while the batch is out, as every
     // call that could grow it settles the batch first.
@@ -195,14 +198,14 @@ export class ExitStack implements Stack {
     batch.handles = new Int32Array(core.memory.buffer, core.batch.value, taken);
     batch.top = core.batchTop.value;
     // The index forgets the batch now; settling puts back what did not run.
-    const index = this.#index;
+    const index = this.index;
     if (index !== undefined) {
       for (let i = 0; i < taken; i++) {
         const handle = handleAt(batch, i);
         removeFromIndex(index, functionOf(entries[handle]!), handle);
       }
     }
-    this.#setTaken(taken);
+    this.setTaken(taken);
     return taken;
   }
 
@@ -216,10 +219,10 @@ export class ExitStack implements Stack {
 
   // The handlers of the batch that the drain called are forgotten; the
   // others go back on the stack, and into the index.
-  #settleBatch(core: CoreExports): void {
+  private settleBatch(core: CoreExports): void {
     const { batch, entries } = this;
-    const taken = this.#taken;
-    const index = this.#index;
+    const taken = this.taken;
+    const index = this.index;
     const ran = handedOut();
     if (batch.top !== 0) entries.fill(undefined, batch.top - ran + 1, batch.top + 1);
     else for (let i = 0; i < ran; i++) entries[batch.handles[i]] = undefined;
@@ -230,16 +233,16 @@ export class ExitStack implements Stack {
       }
     }
     // A batch given back early was changed under it: start small again.
-    this.#batchSize = ran < taken ? MIN_BATCH : Math.min(this.#batchSize * 2, this.#maxBatch);
+    this.batchSize = ran < taken ? MIN_BATCH : Math.min(this.batchSize * 2, this.maxBatch);
     core.settle(ran);
-    this.#setTaken(0);
+    this.setTaken(0);
     interruptBatch();
   }
 
-  #loadCore(): CoreExports {
+  private loadCore(): CoreExports {
     const core = loadCore();
     const registered = this.entries.length - 1;
-    const records = registered + this.#rangeSize;
+    const records = registered + this.rangeSize;
     const start = core.reserve(records);
     if (start !== 1) {
       if (start === ERR_NO_MEMORY) {
@@ -247,18 +250,18 @@ export class ExitStack implements Stack {
       }
       throw new Error(`wasm-atexit: internal error: a fresh core reserved its first range at ${start}`);
     }
-    this.#setRangeEnd(1 + records);
+    this.setRangeEnd(1 + records);
     return core;
   }
 
   // The range is used up: links it, and reserves the next one, or
   // registers in a freed record while the core has some.
-  #pushOne(api: string): number {
+  private pushOne(api: string): number {
     const core = this.core;
-    const start = core.reserve(this.#rangeSize);
+    const start = core.reserve(this.rangeSize);
     if (start > 0) {
-      this.#linkedUpTo = start;
-      this.#setRangeEnd(start + this.#rangeSize);
+      this.linkedUpTo = start;
+      this.setRangeEnd(start + this.rangeSize);
       return start;
     }
     const handle = core.pushJs();
@@ -266,38 +269,38 @@ export class ExitStack implements Stack {
     return handle;
   }
 
-  #functionIndex(): FunctionIndex {
-    if (this.#index === undefined) {
+  private functionIndex(): FunctionIndex {
+    if (this.index === undefined) {
       const index: FunctionIndex = new Map();
       const { entries } = this;
       for (let handle = 1; handle < entries.length; handle++) {
         const entry = entries[handle];
         if (entry !== undefined) addToIndex(index, functionOf(entry), handle);
       }
-      this.#setIndex(index);
+      this.setIndex(index);
     }
-    return this.#index!;
+    return this.index!;
   }
 
   // The only writes of `taken`, `index` and `rangeEnd`: each keeps
   // register()'s `fastEnd` what the invariant above says.
-  #setTaken(taken: number): void {
-    this.#taken = taken;
-    this.#updateFastEnd();
+  private setTaken(taken: number): void {
+    this.taken = taken;
+    this.updateFastEnd();
   }
 
-  #setIndex(index: FunctionIndex | undefined): void {
-    this.#index = index;
-    this.#updateFastEnd();
+  private setIndex(index: FunctionIndex | undefined): void {
+    this.index = index;
+    this.updateFastEnd();
   }
 
-  #setRangeEnd(end: number): void {
-    this.#rangeEnd = end;
-    this.#updateFastEnd();
+  private setRangeEnd(end: number): void {
+    this.rangeEnd = end;
+    this.updateFastEnd();
   }
 
-  #updateFastEnd(): void {
-    this.#setFastEnd(this.#taken === 0 && this.#index === undefined ? this.#rangeEnd : 0);
+  private updateFastEnd(): void {
+    this.setFastEnd(this.taken === 0 && this.index === undefined ? this.rangeEnd : 0);
   }
 }
 
