@@ -3,10 +3,9 @@
 // they must be synchronous and short: write to localStorage, send a beacon.
 // A page has no exit code, no signals, and nothing to wait for.
 
-import { Runtime } from "./runtime.js";
 import type { Host } from "./shutdown.js";
 
-const browserHost: Host = {
+export const browserHost: Host = {
   exitCode: () => 0,
   setExitCode: () => {},
   exit() {
@@ -22,13 +21,11 @@ const browserHost: Host = {
   listenForSignals: () => () => {},
   signalCode: () => 0,
   raise() {},
+  onEnd(handler) {
+    globalThis.addEventListener("pagehide", () => handler(0));
+  },
   onIdle() {},
   onFatalError() {},
   catchUncaught: () => () => {},
 };
 
-export function createBrowserRuntime(): Runtime {
-  const runtime = new Runtime(browserHost);
-  globalThis.addEventListener("pagehide", () => runtime.policy.atExit(0));
-  return runtime;
-}

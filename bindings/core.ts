@@ -5,6 +5,7 @@
 import type * as Loader from "@assemblyscript/loader";
 // A string: the bundler embeds the file as base64 (scripts/bundle.mjs).
 import coreBase64 from "../build/core.wasm";
+import { DEBUG_CORE } from "./globals.js";
 
 /** The core's exports (assembly/index.ts); handles are record indices. */
 export interface CoreExports {
@@ -101,17 +102,15 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return buffer ? buffer.from(text, "base64") : Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
-// Tests put the debug core here, with its imports, before the package loads
-// its core (tests/debug-core.mjs): its assertions check that the bindings
-// keep the core's protocol (reserve, link, take, settle). Not public API.
-const DEBUG_CORE = Symbol.for("wasm-atexit.debug-core");
-
 export function loadCore(): CoreExports {
+  // Tests put the debug core here, with its imports, before the package
+  // loads its core (tests/debug-core.mjs): its assertions check that the
+  // bindings keep the core's protocol (reserve, link, take, settle).
   const debugCore = (globalThis as Record<symbol, { bytes: Uint8Array<ArrayBuffer>; imports: WebAssembly.Imports } | undefined>)[DEBUG_CORE];
   compiled ??= new WebAssembly.Module(debugCore?.bytes ?? decodeBase64(coreBase64));
   // The release core imports nothing (asconfig.json: no abort, no
-  // runtime), so it needs no loader, whose evaluation alone costs about
-  // 3 ms (SPEC P4).
+  // runtime), so it needs no loader, whose evaluation alone costs more
+  // than loading the core (SPEC P4; see `npm run bench`).
   const instance = new WebAssembly.Instance(compiled, debugCore?.imports ?? {});
   return instance.exports as unknown as CoreExports;
 }

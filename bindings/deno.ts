@@ -4,7 +4,6 @@
 // idle drain and the rest go through Deno's Node compatibility, as in Node.
 
 import { nodeHost } from "./node.js";
-import { Runtime } from "./runtime.js";
 import type { Host } from "./shutdown.js";
 
 interface DenoNamespace {
@@ -13,10 +12,10 @@ interface DenoNamespace {
   env: { get(name: string): string | undefined };
 }
 
-export function createDenoRuntime(deno: DenoNamespace): Runtime {
+export function denoHost(deno: DenoNamespace): Host {
   let exitingNow = false;
   let realExit: DenoNamespace["exit"] | undefined;
-  const host: Host = {
+  return {
     ...nodeHost,
     replaceExit(exit) {
       const restoreProcessExit = nodeHost.replaceExit(exit);
@@ -46,10 +45,10 @@ export function createDenoRuntime(deno: DenoNamespace): Runtime {
         return false; // no --allow-env
       }
     },
+    onEnd(handler) {
+      globalThis.addEventListener("unload", () => {
+        if (!exitingNow) handler(deno.exitCode);
+      });
+    },
   };
-  const runtime = new Runtime(host);
-  globalThis.addEventListener("unload", () => {
-    if (!exitingNow) runtime.policy.atExit(deno.exitCode);
-  });
-  return runtime;
 }

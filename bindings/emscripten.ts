@@ -13,6 +13,7 @@
 
 import { createGuest, type Guest, type GuestOptions } from "./index.js";
 import type { WasmModule } from "./runtime.js";
+import { EMSCRIPTEN_LINKED as LINKED } from "./globals.js";
 import { attachTrampoline, sharedRuntime } from "./trampoline.js";
 
 /** What linkEmscripten reads of a created Emscripten module; every member is optional but one of the exit work's. */
@@ -116,10 +117,9 @@ class ModuleState {
 
   /** The build's exit work (its one registration runs once): its exit list, a flush of C stdio, FS.quit(). */
   runExitWork(name: string): void {
-    const runtime = sharedRuntime();
     const gone = this.gone;
     if (gone) {
-      if (runtime.host.tracing()) runtime.reports.trace(`Emscripten module "${name}": its exit work is skipped: ${gone}`);
+      sharedRuntime().trace?.(() => `Emscripten module "${name}": its exit work is skipped: ${gone}`);
       return;
     }
     const Module = this.Module as Record<string, unknown>;
@@ -144,8 +144,6 @@ function callModule(body: () => void): void {
   }
 }
 
-// Marks a module already linked, with its guest's name.
-const LINKED = Symbol.for("wasm-atexit.emscripten");
 
 function checkModule(Module: unknown): asserts Module is EmscriptenModule {
   const what = "wasm-atexit: linkEmscripten: Module must be a created Emscripten module (PGlite's pg.Module, or what a factory resolves to)";
@@ -175,8 +173,7 @@ export function linkEmscripten(Module: EmscriptenModule, options: GuestOptions =
   Object.defineProperty(Module, LINKED, { value: guest.name });
   const register = attachTrampoline(guest, () => state.runExitWork(guest.name));
   refuseOrKeep(guest, register(0));
-  const runtime = sharedRuntime();
-  if (runtime.host.tracing()) runtime.reports.trace(describeWork(guest.name, exitWorkOf(Module, typeof Module._wasm_atexit_call === "function")));
+  sharedRuntime().trace?.(() => describeWork(guest.name, exitWorkOf(Module, typeof Module._wasm_atexit_call === "function")));
   return guest;
 }
 
@@ -237,8 +234,7 @@ export function emscriptenGuest(
       // Before its constructors run: the exit work comes after all its handlers.
       refuseOrKeep(guest, register(0));
       receive(created, module);
-      const runtime = sharedRuntime();
-      if (runtime.host.tracing()) runtime.reports.trace(describeWork(guest.name, exitWorkOf(Module as EmscriptenModule, true)));
+      sharedRuntime().trace?.(() => describeWork(guest.name, exitWorkOf(Module as EmscriptenModule, true)));
     });
     // Emscripten waits for receive(); a failure above is an unhandled rejection, naming what was wrong.
     return {};

@@ -17,16 +17,15 @@
 // no holding: while a listener of ours is there, it stands aside by itself,
 // and acts on the signal we re-raise.
 
+import { HELD_LISTENER, LISTENER, SIGNAL_EXIT_EMITTER } from "./globals.js";
 import { EXIT_SIGNALS } from "./shutdown.js";
 
-const OURS = Symbol.for("wasm-atexit.listener");
-const HELD = Symbol.for("wasm-atexit.held-listener");
 
-type Listener = ((...args: unknown[]) => unknown) & { listener?: Listener; [OURS]?: true; [HELD]?: true };
+type Listener = ((...args: unknown[]) => unknown) & { listener?: Listener; [LISTENER]?: true; [HELD_LISTENER]?: true };
 
 /** Marks a listener as this package's, for every copy of it. */
 export function ours<F extends Function>(listener: F): F {
-  (listener as unknown as Listener)[OURS] = true;
+  (listener as unknown as Listener)[LISTENER] = true;
   return listener;
 }
 
@@ -46,7 +45,7 @@ function isExitLibrary(fn: Listener): boolean {
 
 /** How many listeners every loaded copy of signal-exit (v4, and v3) has on each of its signals. */
 function signalExitListeners(): number {
-  const v4 = (globalThis as Record<symbol, { count?: unknown } | undefined>)[Symbol.for("signal-exit emitter")];
+  const v4 = (globalThis as Record<symbol, { count?: unknown } | undefined>)[SIGNAL_EXIT_EMITTER];
   const v3 = (process as unknown as { __signal_exit_emitter__?: { count?: unknown } }).__signal_exit_emitter__;
   const count = (emitter: { count?: unknown } | undefined) => (typeof emitter?.count === "number" ? emitter.count : 0);
   return count(v4) + count(v3);
@@ -60,7 +59,7 @@ export function applicationListeners(event: string): number {
   let count = 0;
   for (const raw of process.rawListeners(event) as Listener[]) {
     const fn = raw.listener ?? raw;
-    if (raw[OURS] || fn[OURS] || raw[HELD] || isExitLibrary(fn)) continue;
+    if (raw[LISTENER] || fn[LISTENER] || raw[HELD_LISTENER] || isExitLibrary(fn)) continue;
     count++;
   }
   if (SIGNAL_EXIT_SIGNALS.has(event)) count -= signalExitListeners();
@@ -98,7 +97,7 @@ export function releaseHeld(signal: string): boolean {
 export function wrapExitLibraries(event: string): void {
   for (const raw of process.rawListeners(event) as Listener[]) {
     const inner = raw.listener ?? raw;
-    if (raw[HELD] || raw[OURS] || !isExitLibrary(inner)) continue;
+    if (raw[HELD_LISTENER] || raw[LISTENER] || !isExitLibrary(inner)) continue;
     const once = inner !== raw;
     const wrapper: Listener = function (this: unknown, ...args: unknown[]) {
       if (once) process.removeListener(event, wrapper);
@@ -108,7 +107,7 @@ export function wrapExitLibraries(event: string): void {
       held.set(event, calls);
     };
     wrapper.listener = inner;
-    wrapper[HELD] = true;
+    wrapper[HELD_LISTENER] = true;
     process.removeListener(event, raw);
     process.on(event, wrapper);
   }

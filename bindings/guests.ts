@@ -108,7 +108,7 @@ export class Guests {
   private readonly slots: (Slot | undefined)[] = [];
   private readonly freeSlots: number[] = [];
 
-  /** `core` settles a drain's batch and links pending registrations before each use (runtime.ts). */
+  /** `core` settles a drain's batch and links pending registrations before each use (stack.ts). */
   constructor(private readonly coreInOrder: () => CoreExports) {}
 
   get core(): CoreExports {

@@ -7,6 +7,7 @@
 
 import * as codes from "./errors.js";
 import type { Guest, GuestOptions } from "./guests.js";
+import { RUNTIME } from "./globals.js";
 import { createRuntime } from "./hosts.js";
 import type { ReportOptions } from "./report.js";
 import type { DisposeOptions, ExitCallback, Handler, InstantiateOptions, Instantiated, Remover, Runtime, WasmSource } from "./runtime.js";
@@ -34,11 +35,10 @@ export const errorCodes = Object.freeze({
   NO_TABLE: codes.ERR_NO_TABLE,
 });
 
-const GLOBAL = Symbol.for("wasm-atexit.runtime");
 // The first copy of the package loaded in this thread creates the runtime
 // and installs its exit listener; every later copy uses that one. Its Wasm
 // core is loaded at the first registration, not here.
-const runtime = ((globalThis as Record<symbol, unknown>)[GLOBAL] ??= createRuntime()) as Runtime;
+const runtime = ((globalThis as Record<symbol, unknown>)[RUNTIME] ??= createRuntime()) as Runtime;
 
 /**
  * Queues `fn(...args)` to run when the program exits; returns `fn` itself.

@@ -1,17 +1,20 @@
 // The shutdown policy (SPEC R10, R12, H1, H2, H4): when the stack is
 // drained, how, and how the program then ends.
 //
-// One drain at a time per thread. Whatever arrives while a drain awaits a
-// handler joins that drain: a signal (a second one ends the process at
-// once), shutdown(), the program running out of work, an uncaught error.
-// The host's exit function is replaced while any drain runs: called by a
-// handler (synchronously, or after an await inside it) it is an exit request
-// that ends that handler only (R10); called by anything else it is an
-// ordinary exit, and the synchronous drain at the exit event takes over from
-// the awaited one.
+// One drain at a time per thread. Whatever arrives while a drain runs joins
+// it (joinOrStart): a signal (a second one ends the process at once),
+// shutdown(), an uncaught error; the program running out of work then
+// waits. How the program ends is the drain's Ending (ending.ts). The host's
+// exit function is replaced while any drain runs: called by a handler
+// (synchronously, or after an await inside it) it is an exit request that
+// ends that handler only (R10, exit-request.ts); called by anything else it
+// is an ordinary exit, and the synchronous drain at the exit event takes
+// over from the awaited one.
 
-import { Drain, ExitRequest, calledFromHandler, exitCodeAfter, type ScopeCarrier, type Stack } from "./drain.js";
+import { Drain, type Stack } from "./drain.js";
+import { Ending } from "./ending.js";
 import { checkExitCode, checkInteger } from "./errors.js";
+import { ExitRequest, HandlerCalls, type ScopeCarrier } from "./exit-request.js";
 import { describe, type Reports } from "./report.js";
 
 /** 25 s: a drain that fits a container's usual 30 s between SIGTERM and SIGKILL. */
@@ -79,6 +82,12 @@ export interface Host {
    * re-raises it, so the parent sees the real cause.
    */
   raise(signal: string): void;
+  /**
+   * Calls `handler(code)` at the program's end event (Node's `exit`, Deno's
+   * `unload`, a page's `pagehide`), where what is still pending runs
+   * synchronously (R12), with the code the program ends with.
+   */
+  onEnd(handler: (code: number) => void): void;
   /** Calls `handler(busy)` each time the program runs out of work; `busy()` tells whether something has scheduled more since. */
   onIdle(handler: (busy: () => boolean) => void): void;
   /** Calls `handler(err)` with an uncaught error or rejection that is about to end the program. */
@@ -104,46 +113,35 @@ function timeoutOf(api: string, options: ShutdownOptions): number {
 }
 
 export class Shutdown {
-  /** The innermost drain running now, synchronous or awaited. */
-  private active: Drain | undefined;
-  /** The awaited drain running now, and its end. */
-  private awaited: { drain: Drain; done: Promise<void> } | undefined;
-  private draining = 0;
+  /** The drains running now, synchronous or awaited, innermost last. */
+  private readonly running: Drain[] = [];
+  /** Puts the host's exit function back; set while any drain runs. */
   private restoreExit: (() => void) | undefined;
+  /** The awaited drain under way, until it ends or the exit event takes it over. */
+  private awaited: Drain | undefined;
   /** Why the program ends (H4), once an uncaught error has doomed it. */
   private reason: unknown;
   private readonly claims = new Set<Claim>();
   private stopListening: (() => void)[] = [];
-  // What tells a handler's exit() from anyone else's across awaits, made
-  // when an awaited drain first meets an async function.
-  private carrier: ScopeCarrier | undefined;
+  private readonly calls: HandlerCalls;
 
   constructor(
     private readonly stack: Stack & { pending(): number },
     private readonly host: Host,
     private readonly reports: Reports,
   ) {
+    this.calls = new HandlerCalls(() => host.scopeCarrier());
+    host.onEnd((code) => this.atExit(code));
     host.onIdle((busy) => this.idle(busy));
     host.onFatalError((err) => {
       this.reason = err;
     });
   }
 
-  /** The host's exit event: whatever is still pending runs now, synchronously (R12). */
-  atExit(code: number): void {
-    // An awaited drain cut short by an ordinary exit goes on here (H2).
-    const drain = this.awaited?.drain ?? this.newDrain(code, null);
-    this.awaited = undefined;
-    if (drain.exitCode === undefined) drain.code = code;
-    this.runSync(drain);
-    // A handler may also have set the host's exit code itself.
-    this.host.setExitCode(exitCodeAfter(drain, drain.exitCode ?? this.host.exitCode()));
-  }
-
   /** runExitHandlers(): drain now; exit if a handler asked to, else throw the last failure. */
   runNow(): void {
     const drain = this.newDrain(this.host.exitCode(), null);
-    this.runSync(drain);
+    this.during(drain, () => drain.runSync());
     this.finishSync(drain);
   }
 
@@ -157,15 +155,12 @@ export class Shutdown {
   async shutdown(code: number | undefined, options: ShutdownOptions): Promise<never> {
     if (code !== undefined) checkInteger("shutdown", "code", code, -(2 ** 31), 2 ** 31 - 1);
     const timeout = timeoutOf("shutdown", options);
-    if (this.active) {
-      // Joins the drain under way: its code is asked for, as a handler's exit would be.
-      this.active.requestExit(code);
-      return never();
+    // Joining the drain under way, its code is asked for, as a handler's exit would be.
+    const started = this.joinOrStart(code ?? this.host.exitCode(), null, (ending) => ending.requestExit(code));
+    if (started) {
+      await this.runAwaited(started, timeout);
+      this.end(started);
     }
-    const drain = this.newDrain(code ?? this.host.exitCode(), null, true);
-    drain.requestExit(code);
-    await this.runAwaited(drain, timeout);
-    this.end(drain);
     return never();
   }
 
@@ -175,18 +170,18 @@ export class Shutdown {
    * the process by it.
    */
   async drainThenExitCode(code: number): Promise<number> {
-    const drain = this.newDrain(code, null, true);
+    const drain = this.newDrain(code, null);
     await this.runAwaited(drain, this.claimedTimeout());
-    if (drain.endsBySignal) {
+    if (drain.ending.bySignal) {
       this.end(drain);
       return never();
     }
-    return exitCodeAfter(drain, drain.exitCode ?? code);
+    return drain.ending.exitCode(code);
   }
 
   /** Whether a drain is running now: an exit then is a request, not the program's end. */
   isDraining(): boolean {
-    return this.draining > 0;
+    return this.running.length > 0;
   }
 
   handleSignals(options: SignalOptions): () => void {
@@ -207,6 +202,17 @@ export class Shutdown {
       this.claims.delete(claim);
       this.listen();
     };
+  }
+
+  /** The host's end event: whatever is still pending runs now, synchronously (R12). */
+  private atExit(code: number): void {
+    // An awaited drain cut short by an ordinary exit goes on here (H2).
+    const drain = this.awaited ?? this.newDrain(code, null);
+    this.awaited = undefined;
+    drain.ending.exitEvent(code);
+    this.during(drain, () => drain.runSync());
+    // A handler may also have set the host's exit code itself.
+    this.host.setExitCode(drain.ending.exitCode(this.host.exitCode()));
   }
 
   // Every handleSignals() call, of every copy of the package, acts as one:
@@ -232,46 +238,54 @@ export class Shutdown {
   }
 
   private signal(signal: string): void {
-    const drain = this.awaited?.drain;
-    if (drain) {
+    const code = this.host.signalCode(signal);
+    const started = this.joinOrStart(code, signal, (ending) => {
       // A second signal during a drain ends the process at once (H1).
-      if (drain.signalled) return this.raiseNow(signal);
-      drain.joinSignal(signal, this.host.signalCode(signal));
-      return;
-    }
-    const started = this.newDrain(this.host.signalCode(signal), signal, true);
-    started.joinSignal(signal, started.code);
-    this.runThenEnd(started);
+      if (ending.signalled) this.raiseNow(signal);
+      else ending.joinSignal(signal, code);
+    });
+    if (started) this.runThenEnd(started);
   }
 
   private uncaught(err: unknown): void {
     this.reason = err;
     this.reports.uncaught(err);
-    const drain = this.awaited?.drain;
-    if (drain) {
-      drain.reason = err;
-      drain.requestExit(1);
-      return;
-    }
-    const started = this.newDrain(1, null, true);
-    started.requestExit(1);
-    this.runThenEnd(started);
+    const started = this.joinOrStart(1, null, (ending) => ending.joinUncaught(err));
+    if (started) this.runThenEnd(started);
   }
 
   // The program ran out of work (R12, H2). An application's beforeExit
   // listener that scheduled more work means the program goes on, with
   // everything still pending; the drain waits for the loop to be empty for
-  // good.
+  // good. A drain under way ends the program itself.
   private idle(busy: () => boolean): void {
-    if (this.active || this.stack.pending() === 0 || busy()) return;
-    const drain = this.newDrain(this.host.exitCode(), null, true);
+    if (this.running.length > 0 || this.stack.pending() === 0 || busy()) return;
+    const drain = this.newDrain(this.host.exitCode(), null);
     void this.runAwaited(drain, DEFAULT_SHUTDOWN_TIMEOUT).then(() => {
-      if (drain.exitCode !== undefined || drain.endsBySignal) return this.end(drain);
-      this.host.setExitCode(exitCodeAfter(drain, this.host.exitCode()));
+      const { ending } = drain;
+      if (ending.requested !== undefined || ending.bySignal) return this.end(drain);
+      this.host.setExitCode(ending.exitCode(this.host.exitCode()));
       // Having awaited, the loop ran again: end now rather than let it run
       // dry a second time, which would call beforeExit listeners twice.
       if (drain.awaited && !busy()) this.host.exit(this.host.exitCode());
     });
+  }
+
+  /**
+   * What arrives to end the program (a signal, shutdown(), an uncaught
+   * error) joins the drain under way, changing its Ending by `join`; with
+   * none under way, it starts an awaited drain, returned, whose Ending it
+   * changes the same way, for the caller to run.
+   */
+  private joinOrStart(code: number, signal: string | null, join: (ending: Ending) => void): Drain | undefined {
+    const under = this.running.at(-1);
+    if (under) {
+      join(under.ending);
+      return undefined;
+    }
+    const drain = this.newDrain(code, signal);
+    join(drain.ending);
+    return drain;
   }
 
   /** Runs `drain` with awaiting under the handleSignals() deadline, then ends the process. */
@@ -281,8 +295,9 @@ export class Shutdown {
 
   /** Ends the process after an awaited drain: by the signal, else with the code asked for. */
   private end(drain: Drain): void {
-    if (drain.endsBySignal && drain.signal !== null) this.raiseNow(drain.signal);
-    else this.host.exit(exitCodeAfter(drain, drain.exitCode ?? drain.code));
+    const { ending } = drain;
+    if (ending.bySignal && ending.signal !== null) this.raiseNow(ending.signal);
+    else this.host.exit(ending.exitCode(ending.code));
   }
 
   private raiseNow(signal: string): void {
@@ -291,50 +306,45 @@ export class Shutdown {
     this.host.raise(signal);
   }
 
+  /**
+   * Runs `drain` awaiting handlers' promises, under `timeout`. It tells an
+   * exit() from an async handler's awaits, carried by AsyncLocalStorage,
+   * from anyone else's: a server's, an application's unref'd timer at the
+   * natural end (H2).
+   */
   private async runAwaited(drain: Drain, timeout: number): Promise<void> {
     const deadline = performance.now() + timeout;
     const done = this.during(drain, () => drain.runAwaited(deadline, timeout));
-    this.awaited = { drain, done };
+    this.awaited = drain;
     try {
       await done;
     } finally {
-      if (this.awaited?.drain === drain) this.awaited = undefined;
+      if (this.awaited === drain) this.awaited = undefined;
     }
-  }
-
-  private runSync(drain: Drain): void {
-    this.during(drain, () => drain.runSync());
   }
 
   // After a synchronous drain outside the exit event: exit if a handler
   // asked to, else throw the last failure.
   private finishSync(drain: Drain): void {
-    if (drain.exitCode !== undefined) this.host.exit(exitCodeAfter(drain, drain.exitCode));
-    if (drain.failed) throw drain.error;
+    const { ending } = drain;
+    if (ending.requested !== undefined) this.host.exit(ending.exitCode(ending.requested));
+    if (ending.failed) throw ending.error;
   }
 
-  /**
-   * A drain; `awaiting`, one that awaits handlers' promises, and tells an
-   * exit() from an async handler's awaits, carried by AsyncLocalStorage,
-   * from anyone else's: a server's, an application's unref'd timer at the
-   * natural end (H2). The storage costs every promise once it is used, so
-   * it is made only when such a drain meets an async function.
-   */
-  private newDrain(code: number, signal: string | null, awaiting = false): Drain {
-    const carrierFor = awaiting ? () => (this.carrier ??= this.host.scopeCarrier()) : undefined;
+  private newDrain(code: number, signal: string | null): Drain {
+    const ending = new Ending(code, signal, this.reason);
     // Whether to trace is asked once a drain: reading the environment
     // costs more than running a handler.
-    return new Drain(this.stack, this.reports, code, signal, this.reason, this.host.tracing(), carrierFor);
+    return new Drain({ stack: this.stack, reports: this.reports, ending, calls: this.calls, tracing: this.host.tracing() });
   }
 
   /** Runs `body` as drain `drain`, with the exit function replaced while any drain runs. */
   private during<T>(drain: Drain, body: () => T): T {
-    const outer = this.active;
-    this.active = drain;
-    if (this.draining++ === 0) this.restoreExit = this.host.replaceExit((code) => this.exitCalled(code));
+    const { running } = this;
+    if (running.push(drain) === 1) this.restoreExit = this.host.replaceExit((code) => this.exitCalled(code));
     const left = () => {
-      if (this.active === drain) this.active = outer;
-      if (--this.draining === 0) this.restoreExit!();
+      running.splice(running.lastIndexOf(drain), 1);
+      if (running.length === 0) this.restoreExit!();
     };
     let result: T;
     try {
@@ -351,10 +361,10 @@ export class Shutdown {
   // The host's exit function while a drain runs.
   private exitCalled(code: number | undefined): never {
     if (code !== undefined) checkExitCode("process.exit", code);
-    if (calledFromHandler(this.carrier)) throw new ExitRequest(code);
+    if (this.calls.fromHandler()) throw new ExitRequest(code);
     // Not a handler (a timer, a server's callback): an ordinary exit. The
     // code asked for is kept; the drain at the exit event takes over.
-    if (code !== undefined) this.awaited?.drain.requestExit(code);
+    if (code !== undefined) this.awaited?.ending.requestExit(code);
     return this.host.exit(code ?? this.host.exitCode());
   }
 }

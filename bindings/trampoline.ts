@@ -6,6 +6,7 @@
 // and wasm-atexit/emscripten (the module's exit work, and each handler of
 // a module linked with libwasm-atexit).
 
+import { RUNTIME } from "./globals.js";
 import type { Guest } from "./guests.js";
 
 /**
@@ -20,13 +21,14 @@ const TRAMPOLINE = "AGFzbQEAAAABBQFgAX8AAg0BBGhvc3QEY2FsbAAAAwIBAAQEAXAAAgcJAQV0
 const TRAMPOLINE_INDEX = 1;
 
 /** The runtime behind the package in this thread, as these entries use it (not public API). */
+// It may be another copy's, of another version (SPEC R13): a member newer
+// than the first published runtime is called only where it exists.
 export interface SharedRuntime {
   exitRequest(code: number): unknown;
-  reports: { trace(message: string): void };
-  host: { tracing(): boolean };
+  trace?(line: () => string): void;
 }
 
-export const sharedRuntime = (): SharedRuntime => (globalThis as Record<symbol, SharedRuntime>)[Symbol.for("wasm-atexit.runtime")];
+export const sharedRuntime = (): SharedRuntime => (globalThis as Record<symbol, SharedRuntime>)[RUNTIME];
 
 /**
  * Attaches the trampoline to `guest`, calling `call(token)` for each of its

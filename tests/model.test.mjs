@@ -6,11 +6,12 @@
 // must be; counts, thrown errors and failure reports are compared too.
 //
 // The bindings register from a range of handles reserved in the core and
-// drains take handlers from the core in batches (bindings/runtime.ts). Half
-// the sequences run with a range of 3 and batches of at most 2, and "bulk"
-// steps register dozens at once, so that registrations and removals inside
-// handlers fall on every side of those boundaries; half check count() only
-// between top-level steps, as count() settles a batch.
+// drains take handlers from the core in batches (bindings/stack.ts,
+// bindings/batch.ts). Half the sequences run with a range of 3 and batches
+// of at most 2, and "bulk" steps register dozens at once, so that
+// registrations and removals inside handlers fall on every side of those
+// boundaries; half check count() only between top-level steps, as count()
+// settles a batch.
 import { test } from "./suite.mjs";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
