@@ -59,7 +59,7 @@ export class Guest {
    */
   call: Function | undefined;
   attached = false;
-  disposed = false;
+  #disposed = false;
   /** Registrations refused because the table was not attached yet: a start function registered. */
   refusedBeforeAttach = 0;
   // Each guest function registered → its slot in the core's table. Keyed by
@@ -83,6 +83,18 @@ export class Guest {
         count: () => (this.disposed ? 0 : guests.core.countOf(this.owner)),
       },
     };
+  }
+
+  /** Whether dispose() has ended the guest: from then on its registrations are refused. */
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** Ends the guest (dispose() runs or drops what it has pending); false when it had ended already. */
+  markDisposed(): boolean {
+    if (this.#disposed) return false;
+    this.#disposed = true;
+    return true;
   }
 
   /**

@@ -152,8 +152,7 @@ export class Runtime {
     if (!(guest instanceof Guest)) {
       throw new TypeError(`wasm-atexit: dispose: guest must be a Guest from instantiate or createGuest, got ${describe(guest)}`);
     }
-    if (guest.disposed) return;
-    guest.disposed = true;
+    if (!guest.markDisposed()) return;
     const { stack } = this;
     this.policy.runGuestsNow((drain) => {
       for (;;) {
