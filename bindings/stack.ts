@@ -212,9 +212,9 @@ export class ExitStack implements Stack {
     // built the index of functions, which a batch must keep up to date.
     const coreless = this.loadedCore === undefined && this.index === undefined;
     if (coreless && (this.taken === 0 || settleCoreless(this.batch) === undefined)) {
+      this.settledWithoutCore();
       const taken = takeCoreless(this.batch, this.batchSize);
       this.setTaken(taken);
-      interruptBatch();
       return taken;
     }
     const core = this.core;
@@ -273,12 +273,13 @@ export class ExitStack implements Stack {
   // removed from the core once linked.
   private handOver(): CoreExports {
     const ran = this.taken !== 0 ? settleCoreless(this.batch) : undefined;
-    if (this.taken !== 0) {
-      this.setTaken(0);
-      interruptBatch();
-    }
+    // Dropped from the end, the handlers that ran leave nothing to do;
+    // else the batch stays out until the core holds them, so that a core
+    // that cannot be loaded (out of memory) leaves them handed out.
+    if (this.taken !== 0 && ran === undefined) this.settledWithoutCore();
     const core = (this.loadedCore = this.loadCore());
     if (ran !== undefined) {
+      this.settledWithoutCore();
       core.link(this.entries.length);
       this.linkedUpTo = this.entries.length;
       for (let handle = ran; handle <= this.batch.top; handle++) {
@@ -287,6 +288,12 @@ export class ExitStack implements Stack {
       }
     }
     return core;
+  }
+
+  // A batch taken without the core is settled: a drain holding it takes another.
+  private settledWithoutCore(): void {
+    this.setTaken(0);
+    interruptBatch();
   }
 
   private loadCore(): CoreExports {
