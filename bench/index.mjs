@@ -95,8 +95,8 @@ function perHandlerTable(results) {
 
 Per handler, medians; in brackets the median of the ratios to the array, round by round. register: the loop
 registering N closures; drain: the first handler called to the last; exit: the end of registering to the last
-handler, which also counts what a library leaves for exit (wasm-atexit loads its core and links the registrations
-then); register+exit: the two together, what a program pays per handler in all (P2).`;
+handler, which also counts what a library leaves for exit (wasm-atexit drains JS handlers without loading its core,
+unless something needed it before); register+exit: the two together, what a program pays per handler in all (P2).`;
 }
 
 function P1(results) {

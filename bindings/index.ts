@@ -37,7 +37,7 @@ export const errorCodes = Object.freeze({
 
 // The first copy of the package loaded in this thread creates the runtime
 // and installs its exit listener; every later copy uses that one. Its Wasm
-// core is loaded at the first registration, not here.
+// core is loaded when something first needs it (stack.ts), not here.
 const runtime = ((globalThis as Record<symbol, unknown>)[RUNTIME] ??= createRuntime()) as Runtime;
 
 /**

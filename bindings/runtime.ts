@@ -200,6 +200,11 @@ export class Runtime {
     return this.stack.entries;
   }
 
+  /** Drops the core when nothing needs it, so that the next drain starts without one; for the model test. */
+  forgetCore(): boolean {
+    return this.stack.forgetCore();
+  }
+
   /** Sets the range and batch sizes from the next of each on, for tests that cross their boundaries. */
   resize(range: number, maxBatch: number): void {
     this.stack.resize(range, maxBatch);

@@ -8,8 +8,10 @@
 // is its handle in the range of records the core reserved; no call into
 // Wasm, no index of functions until the first unregister() asks for one.
 // The core is loaded, and the registrations made so far linked into its
-// stack, when something first reads the stack: a drain, count(),
-// unregister(), a guest.
+// stack, when something first needs it: count() during a drain,
+// unregister(), a remover, clear(), a guest. Until then a drain takes its
+// batches from `entries` (coreless.ts), and what is still pending is handed
+// to the core the moment something needs it, even mid-drain.
 //
 // Invariants, kept by the three setters at the end of the class (the only
 // writes of `taken`, `index` and `rangeEnd`):
@@ -23,6 +25,7 @@
 
 import { loadCore, type CoreExports } from "./core.js";
 import { handleAt, handedOut, interruptBatch, type TakenBatch } from "./batch.js";
+import { settleCoreless, takeCoreless } from "./coreless.js";
 import type { Stack } from "./drain.js";
 import { ERR_NO_MEMORY, checkFunction, outOfMemory } from "./errors.js";
 import { Guests } from "./guests.js";
@@ -42,7 +45,8 @@ type FunctionIndex = Map<Handler, number | Set<number>>;
 // see `npm run bench`).
 export class ExitStack implements Stack {
   // The Wasm core, loaded when the stack is first read (see above): importing
-  // the package and registering never wait for it (SPEC P4).
+  // the package and registering never wait for it (SPEC P4); a drain of JS
+  // handlers alone runs without it (coreless.ts).
   private loadedCore: CoreExports | undefined;
   // By handle: what each pending JS registration calls. Index 0 is never a
   // handle. While the range lasts, its length is the next handle in it.
@@ -102,7 +106,7 @@ export class ExitStack implements Stack {
    * the stack in order (SPEC R6–R8).
    */
   get core(): CoreExports {
-    const core = (this.loadedCore ??= this.loadCore());
+    const core = this.loadedCore ?? this.handOver();
     if (this.taken !== 0) this.settleBatch(core);
     // Past the range's end, `entries` may hold handles pushJs gave.
     const registered = Math.min(this.entries.length, this.rangeEnd);
@@ -124,7 +128,8 @@ export class ExitStack implements Stack {
 
   /** Pending registrations, without loading the core when it is not loaded yet. */
   pending(): number {
-    return this.loadedCore === undefined ? this.entries.length - 1 : this.core.count();
+    // While a drain's batch is out, only the core counts.
+    return this.loadedCore === undefined && this.taken === 0 ? this.entries.length - 1 : this.core.count();
   }
 
   /** Registers `entry`: a handle from the range, with no call into the core while the range lasts. */
@@ -162,7 +167,7 @@ export class ExitStack implements Stack {
   /** Removes the registration under `handle` if it is still `entry`'s (handles are reused). */
   remove(handle: number, entry: Entry): void {
     // A registration in a drain's batch goes back under its handle first.
-    if (this.taken !== 0) this.settleBatch(this.loadedCore!);
+    if (this.taken !== 0) void this.core;
     if (this.entries[handle] !== entry) return;
     this.core.remove(0, handle);
     if (this.index !== undefined) removeFromIndex(this.index, functionOf(entry), handle);
@@ -184,11 +189,34 @@ export class ExitStack implements Stack {
     this.batchSize = Math.min(this.batchSize, this.maxBatch);
   }
 
+  /**
+   * Drops the core, as if none had been loaded yet, when nothing is pending
+   * and no guest was ever created; says whether it could. For the model
+   * test, whose sequences then start without the core (coreless.ts).
+   */
+  forgetCore(): boolean {
+    if (this.guestsLinked !== undefined || this.taken !== 0 || this.pending() !== 0) return false;
+    this.loadedCore = undefined;
+    this.entries.length = 1;
+    this.linkedUpTo = 1;
+    this.setIndex(undefined);
+    this.setRangeEnd(Infinity);
+    return true;
+  }
+
   // The stack as drains see it (drain.ts).
 
   next(stopAtGuests: boolean): number {
-    // Nothing was ever registered: no core to load for an empty drain.
-    if (this.loadedCore === undefined && this.entries.length === 1) return 0;
+    // JS handlers only, so far: no core to load (coreless.ts), unless a
+    // handler registered another above the last batch, or unregister()
+    // built the index of functions, which a batch must keep up to date.
+    const coreless = this.loadedCore === undefined && this.index === undefined;
+    if (coreless && (this.taken === 0 || settleCoreless(this.batch) === undefined)) {
+      this.settledWithoutCore();
+      const taken = takeCoreless(this.batch, this.batchSize);
+      this.setTaken(taken);
+      return taken;
+    }
     const core = this.core;
     const taken = core.take(this.batchSize, stopAtGuests ? 1 : 0);
     if (taken <= 0) return taken; // nothing pending, or TOOK_GUEST
@@ -235,6 +263,35 @@ export class ExitStack implements Stack {
     // A batch given back early was changed under it: start small again.
     this.batchSize = ran < taken ? MIN_BATCH : Math.min(this.batchSize * 2, this.maxBatch);
     core.settle(ran);
+    this.setTaken(0);
+    interruptBatch();
+  }
+
+  // The core is needed, and loaded: every pending JS registration is linked
+  // into it, in order. Mid-drain, the batch the drain took without the core
+  // is settled first (coreless.ts): the handlers that ran are dropped, or
+  // removed from the core once linked.
+  private handOver(): CoreExports {
+    const ran = this.taken !== 0 ? settleCoreless(this.batch) : undefined;
+    // Dropped from the end, the handlers that ran leave nothing to do;
+    // else the batch stays out until the core holds them, so that a core
+    // that cannot be loaded (out of memory) leaves them handed out.
+    if (this.taken !== 0 && ran === undefined) this.settledWithoutCore();
+    const core = (this.loadedCore = this.loadCore());
+    if (ran !== undefined) {
+      this.settledWithoutCore();
+      core.link(this.entries.length);
+      this.linkedUpTo = this.entries.length;
+      for (let handle = ran; handle <= this.batch.top; handle++) {
+        core.remove(0, handle);
+        this.entries[handle] = undefined;
+      }
+    }
+    return core;
+  }
+
+  // A batch taken without the core is settled: a drain holding it takes another.
+  private settledWithoutCore(): void {
     this.setTaken(0);
     interruptBatch();
   }

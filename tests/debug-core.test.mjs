@@ -27,10 +27,13 @@ test("the debug core is the one loaded, and a broken protocol fails with its ass
 });
 
 test("the model test passes on the debug core", () => {
-  const r = withDebugCore(["tests/model.test.mjs"], { WASM_ATEXIT_MODEL_RUNS: "4000" });
+  // A fresh process: half the sequences start without the core, and hand
+  // the stack to the debug core mid-drain.
+  const r = withDebugCore(["tests/model.test.mjs"], { WASM_ATEXIT_MODEL_RUNS: "4000", WASM_ATEXIT_MODEL_FRESH: "1" });
   assert.is(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /Passed:\s+\S*1\b/);
   assert.ok(r.stdout.includes("(the model test ran 4000 random sequences)"), r.stdout);
+  assert.match(r.stdout, /\(\d+ started without the core: [1-9]\d* drains ended without it, [1-9]\d* handed over to it mid-drain\)/);
 });
 
 test.run();

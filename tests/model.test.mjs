@@ -12,7 +12,18 @@
 // registrations and removals inside handlers fall on every side of those
 // boundaries; half check count() only between top-level steps, as count()
 // settles a batch.
+//
+// Half start from a stack the core has not seen (runtime().forgetCore()),
+// where a drain of JS handlers takes them without the core
+// (bindings/coreless.ts) until a handler needs it — count(), unregister(),
+// a remover, clear(), or a registration above the batch — and the stack
+// hands what is pending to the core mid-drain. A process where a guest was
+// ever created cannot forget its core: there (`npm test`, which runs every
+// file in one process) those sequences keep theirs, and the test below runs
+// them in a fresh process.
 import { test } from "./suite.mjs";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import atexit from "wasm-atexit";
@@ -23,6 +34,8 @@ import { captureErrors, runtime } from "./helpers.mjs";
 const FUNCTIONS = 8;
 const WITH_ARGUMENT = 4;
 const RUNS = Number(process.env.WASM_ATEXIT_MODEL_RUNS ?? 20_000);
+// Set in the fresh process the last test starts.
+const FRESH = process.env.WASM_ATEXIT_MODEL_FRESH === "1";
 
 // What a registration does when it runs. Handlers registered during a drain
 // get only the plain actions, so every drain ends.
@@ -50,6 +63,9 @@ const step = fc.oneof(
 // Records in use before any sequence: guests created by other test files in
 // this process keep their owner records.
 let recordsBefore;
+// Of the sequences that started without the core: how many top-level drains
+// ended without it, and how many handed the stack to it mid-drain.
+const coreless = { sequences: 0, drains: 0, handOvers: 0 };
 
 /** Plays one sequence on the package and on the model; throws on any difference. */
 function play(steps, countInHandlers) {
@@ -133,6 +149,7 @@ function play(steps, countInHandlers) {
   function drain() {
     const frame = { lastError: undefined };
     drains.push(frame);
+    const withoutCore = drains.length === 1 && runtime().loaded === undefined;
     let thrown;
     try {
       atexit.runExitHandlers();
@@ -140,6 +157,10 @@ function play(steps, countInHandlers) {
       thrown = err;
     }
     drains.pop();
+    if (withoutCore) {
+      if (runtime().loaded === undefined) coreless.drains++;
+      else coreless.handOvers++;
+    }
     assert.is(pending.length, 0, "the drain left registrations the model had pending");
     assert.is(thrown, frame.lastError, "runExitHandlers throws the last error");
     return thrown;
@@ -166,10 +187,11 @@ test("the package behaves as the reference model on random sequences", () => {
   recordsBefore = runtime().internals.recordsInUse();
   let runs = 0;
   fc.assert(
-    fc.property(fc.array(step, { maxLength: 60 }), fc.boolean(), fc.boolean(), (steps, small, countInHandlers) => {
+    fc.property(fc.array(step, { maxLength: 60 }), fc.boolean(), fc.boolean(), fc.boolean(), (steps, small, countInHandlers, withoutCore) => {
       runs++;
       atexit.clear();
       runtime().resize(small ? 3 : 1024, small ? 2 : 1024);
+      if (withoutCore && runtime().forgetCore()) coreless.sequences++;
       try {
         play(steps, countInHandlers);
       } finally {
@@ -182,6 +204,22 @@ test("the package behaves as the reference model on random sequences", () => {
   );
   assert.is(runs, RUNS, "every sequence asked for ran");
   console.log(`  (the model test ran ${runs} random sequences)`);
+  if (coreless.sequences > 0) {
+    // Both ways out of a drain without the core were taken.
+    assert.ok(coreless.drains > 0 && coreless.handOvers > 0, JSON.stringify(coreless));
+    console.log(`  (${coreless.sequences} started without the core: ${coreless.drains} drains ended without it, ${coreless.handOvers} handed over to it mid-drain)`);
+  }
 });
+
+if (!FRESH) {
+  test("the same, from a stack the core has not seen, in a fresh process", () => {
+    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], {
+      encoding: "utf8",
+      env: { ...process.env, WASM_ATEXIT_MODEL_FRESH: "1", WASM_ATEXIT_MODEL_RUNS: "4000" },
+    });
+    assert.is(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /\(\d+ started without the core: [1-9]\d* drains ended without it, [1-9]\d* handed over to it mid-drain\)/);
+  });
+}
 
 test.run();
