@@ -53,7 +53,26 @@ let compiled: WebAssembly.Module | undefined;
 // A dependency imported by the first instantiate(), not bundled: importing
 // the package then parses none of it (SPEC P4).
 let loaderModule: Promise<typeof Loader> | undefined;
-const loader = (): Promise<typeof Loader> => (loaderModule ??= import("@assemblyscript/loader"));
+
+const loader = (): Promise<typeof Loader> => {
+  if (loaderModule === undefined) {
+    loaderModule = import("@assemblyscript/loader");
+    // Thrown where it is awaited; not an unhandled rejection when the
+    // instantiate() that started it fails first.
+    loaderModule.catch(() => {});
+  }
+  return loaderModule;
+};
+
+/**
+ * Starts importing @assemblyscript/loader, once. An instantiate() starts it
+ * before loading the core and compiling the guest, so that reading and
+ * evaluating the loader overlaps them (SPEC P4). Returns nothing, so that
+ * the shipped declarations name none of the loader's types.
+ */
+export function startLoader(): void {
+  void loader();
+}
 
 /** A module instantiated through the loader (typed without the WebAssembly lib); `E` types its exports. */
 export interface LoadedModule<E extends object = Record<string, unknown>> {
@@ -79,8 +98,9 @@ export async function instantiateWithLoader<E extends object = Record<string, un
   source: unknown,
   imports: Record<string, unknown>,
 ): Promise<LoadedModule<E>> {
+  const loading = loader();
   const module = await compile(await source);
-  const { instantiate, instantiateSync } = await loader();
+  const { instantiate, instantiateSync } = await loading;
   const loaded = onMainThread() ? await instantiate(module, imports as never) : instantiateSync(module, imports as never);
   return loaded as unknown as LoadedModule<E>;
 }

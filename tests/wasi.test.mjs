@@ -392,5 +392,12 @@ Loader("the command links a C program without the loader; an AssemblyScript libr
   assert.is(withLibrary.code, 1);
 });
 
+Loader("instantiate() starts importing the loader first: a bad option still rejects with its TypeError, and the failed import is no unhandled rejection", () => {
+  const r = runFixture("no-loader.mjs", [withoutLoader]);
+  assert.equal(lines(r.stdout), ['TypeError: wasm-atexit: createGuest: name must be a non-empty string, got "" (a string)']);
+  assert.is(r.stderr, "");
+  assert.is(r.code, 0);
+});
+
 Loader.after(() => rmSync(bare, { recursive: true, force: true }));
 Loader.run();
