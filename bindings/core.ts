@@ -53,7 +53,26 @@ let compiled: WebAssembly.Module | undefined;
 // A dependency imported by the first instantiate(), not bundled: importing
 // the package then parses none of it (SPEC P4).
 let loaderModule: Promise<typeof Loader> | undefined;
-const loader = (): Promise<typeof Loader> => (loaderModule ??= import("@assemblyscript/loader"));
+
+const loader = (): Promise<typeof Loader> => {
+  if (loaderModule === undefined) {
+    loaderModule = import("@assemblyscript/loader");
+    // Thrown where it is awaited; not an unhandled rejection when the
+    // instantiate() that started it fails first.
+    loaderModule.catch(() => {});
+  }
+  return loaderModule;
+};
+
+/**
+ * Starts importing @assemblyscript/loader, once. An instantiate() starts it
+ * before loading the core and compiling the guest, so that reading and
+ * evaluating the loader overlaps them (SPEC P4). Returns nothing, so that
+ * the shipped declarations name none of the loader's types.
+ */
+export function startLoader(): void {
+  void loader();
+}
 
 /** A module instantiated through the loader (typed without the WebAssembly lib); `E` types its exports. */
 export interface LoadedModule<E extends object = Record<string, unknown>> {
@@ -62,6 +81,11 @@ export interface LoadedModule<E extends object = Record<string, unknown>> {
   /** The exports as the loader wraps them. */
   exports: E;
 }
+
+// Outside a browser's main thread, where large modules must be
+// instantiated asynchronously, modules are instantiated synchronously: the
+// loader's asynchronous path checks for a Response.
+const onMainThread = (): boolean => typeof (globalThis as { document?: unknown }).document !== "undefined";
 
 /**
  * Instantiates a guest through @assemblyscript/loader, which supplies
@@ -74,13 +98,10 @@ export async function instantiateWithLoader<E extends object = Record<string, un
   source: unknown,
   imports: Record<string, unknown>,
 ): Promise<LoadedModule<E>> {
+  const loading = loader();
   const module = await compile(await source);
-  // Outside a browser's main thread, where large modules must be
-  // instantiated asynchronously, the loader's synchronous path is used:
-  // its asynchronous one checks for a Response.
-  const onMainThread = typeof (globalThis as { document?: unknown }).document !== "undefined";
-  const { instantiate, instantiateSync } = await loader();
-  const loaded = onMainThread ? await instantiate(module, imports as never) : instantiateSync(module, imports as never);
+  const { instantiate, instantiateSync } = await loading;
+  const loaded = onMainThread() ? await instantiate(module, imports as never) : instantiateSync(module, imports as never);
   return loaded as unknown as LoadedModule<E>;
 }
 
@@ -92,6 +113,29 @@ async function compile(source: unknown): Promise<WebAssembly.Module> {
     return WebAssembly.compile(await (response as { arrayBuffer(): Promise<ArrayBuffer> }).arrayBuffer());
   }
   return WebAssembly.compile(source as BufferSource);
+}
+
+// What the loader adds to an import object when it lacks them (its
+// preInstantiate): AssemblyScript's env.abort, env.trace and env.seed, and
+// the Math and Date namespaces.
+const LOADER_ENV = new Set(["abort", "trace", "seed"]);
+const LOADER_NAMESPACES = new Set(["Math", "Date"]);
+
+/**
+ * Instantiates a compiled module whose wrapped exports nobody reads (a
+ * module the WASI runner links): through the loader only when the module
+ * imports something the loader supplies, as an AssemblyScript one does.
+ * A C or Rust module then costs no import of the loader (SPEC P4).
+ */
+export async function instantiateLinked(module: object, imports: Record<string, unknown>): Promise<Pick<LoadedModule, "instance">> {
+  const wasm = module as WebAssembly.Module;
+  const needsLoader = WebAssembly.Module.imports(wasm).some(
+    (entry) => LOADER_NAMESPACES.has(entry.module) || (entry.module === "env" && LOADER_ENV.has(entry.name)),
+  );
+  if (needsLoader) return instantiateWithLoader(wasm, imports);
+  const linked = imports as WebAssembly.Imports;
+  const instance = onMainThread() ? await WebAssembly.instantiate(wasm, linked) : new WebAssembly.Instance(wasm, linked);
+  return { instance: instance as unknown as LoadedModule["instance"] };
 }
 
 // The core's bytes are embedded as base64 (scripts/bundle.mjs); Node, Bun

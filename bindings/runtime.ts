@@ -2,7 +2,7 @@
 // (shutdown.ts): each function checks its arguments, then asks one of them.
 // Built with its stack and policy where the host is chosen (hosts.ts).
 
-import { instantiateWithLoader, type CoreExports, type LoadedModule } from "./core.js";
+import { instantiateWithLoader, startLoader, type CoreExports, type LoadedModule } from "./core.js";
 import { checkFunction } from "./errors.js";
 import { ExitRequest } from "./exit-request.js";
 import { DISPOSE } from "./globals.js";
@@ -125,6 +125,9 @@ export class Runtime {
   ): Promise<Instantiated<E>> => {
     const { wasi, ...guestOptions } = options;
     const wasiHost = wasi === undefined ? undefined : wasiOf(wasi);
+    // Before the guest's creation, which may load the core: the loader's
+    // import then overlaps that and the guest's compilation (SPEC P4).
+    startLoader();
     const guest = this.stack.guests.create(guestOptions);
     const linked = { ...imports, ...(wasiHost && { wasi_snapshot_preview1: wasiHost.wasiImport }), ...guest.imports };
     try {

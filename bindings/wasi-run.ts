@@ -6,7 +6,7 @@
 // (wasi.ts) when a program first runs, and bundled apart
 // (build/wasi-run.js, scripts/bundle.mjs).
 
-import { instantiateWithLoader, type LoadedModule } from "./core.js";
+import { instantiateLinked, type LoadedModule } from "./core.js";
 import { missingFlag } from "./guests.js";
 import type { Runtime, WasmSource } from "./runtime.js";
 import { createWasiHost, type WasiHost } from "./wasi-adapters.js";
@@ -125,7 +125,7 @@ function whileProgramCodeRuns<T>(body: () => T): T {
 }
 
 /** Instantiates one module as a guest, with the WASI imports and the libraries linked so far. */
-async function link(runtime: Runtime, source: WasmSource, name: string, linked: Linked, host: WasiHost): Promise<LoadedModule> {
+async function link(runtime: Runtime, source: WasmSource, name: string, linked: Linked, host: WasiHost): Promise<Pick<LoadedModule, "instance">> {
   const guest = runtime.createGuest({ name });
   const wasi = {
     ...host.imports,
@@ -136,9 +136,9 @@ async function link(runtime: Runtime, source: WasmSource, name: string, linked: 
   };
   const module = await compile(source, name);
   const imports: Record<string, object> = { ...linked, wasi_snapshot_preview1: wasi, ...guest.imports };
-  let loaded: LoadedModule;
+  let loaded: Pick<LoadedModule, "instance">;
   try {
-    loaded = await instantiateWithLoader(module, imports);
+    loaded = await instantiateLinked(module, imports);
   } catch (err) {
     throw whyNotLinked(module, imports, name, err);
   }

@@ -13,15 +13,17 @@ export const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, imp
 /**
  * Copies the built package into `dir/name` under another version number: a
  * second copy, as another dependency's node_modules brings it, which Node
- * loads as a module instance of its own. Returns its folder.
+ * loads as a module instance of its own. Returns its folder. With
+ * `loader: false`, its dependency @assemblyscript/loader is not installed
+ * beside it, to show what runs without importing it.
  */
-export function copyPackage(dir, name, version) {
+export function copyPackage(dir, name, version, { loader = true } = {}) {
   const target = join(dir, name);
   cpSync(join(root, "build"), join(target, "build"), { recursive: true });
   const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
   writeFileSync(join(target, "package.json"), JSON.stringify({ ...manifest, version }));
   mkdirSync(join(target, "node_modules"));
-  symlinkSync(join(root, "node_modules", "@assemblyscript"), join(target, "node_modules", "@assemblyscript"));
+  if (loader) symlinkSync(join(root, "node_modules", "@assemblyscript"), join(target, "node_modules", "@assemblyscript"));
   return target;
 }
 

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NATIVE, buildAssemblyScript } from "./guests/build.mjs";
-import { lines, runFixture, runNode } from "./helpers.mjs";
+import { copyPackage, lines, runFixture, runNode } from "./helpers.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "wasm-atexit-wasi-"));
@@ -371,3 +371,33 @@ Libc("-h and -V exit 0; --dir host::guest maps a host path holding a colon", () 
 });
 
 Libc.run();
+
+// ---- @assemblyscript/loader, imported only where it is needed (SPEC P4) -----
+
+const Loader = suite("@assemblyscript/loader: imported only by the modules that need it");
+const bare = mkdtempSync(join(tmpdir(), "wasm-atexit-no-loader-"));
+// A copy of the package whose dependency is not installed: whatever imports the loader fails there.
+const withoutLoader = copyPackage(bare, "wasm-atexit", "0.0.4", { loader: false });
+const commandWithoutLoader = (args) => runNode(join(withoutLoader, "build", "cli.js"), args, { cwd: root });
+
+Loader("the command links a C program without the loader; an AssemblyScript library, which imports env.abort, needs it", () => {
+  const r = commandWithoutLoader(["run", handlers, "--", "7"]);
+  assert.equal(lines(r.stdout), ["main returns", "handler exits with 7", "older C handler"]);
+  assert.is(r.stderr, "");
+  assert.is(r.code, 7);
+  const library = join(bare, "aslib.wasm");
+  writeFileSync(library, buildAssemblyScript("wasi-lib", ["--exportStart", "_initialize"]));
+  const withLibrary = commandWithoutLoader(["run", program, "--link", `clib=${clib}`, "--link", `aslib=${library}`]);
+  assert.match(withLibrary.stderr, /^wasm-atexit: aslib /);
+  assert.is(withLibrary.code, 1);
+});
+
+Loader("instantiate() starts importing the loader first: a bad option still rejects with its TypeError, and the failed import is no unhandled rejection", () => {
+  const r = runFixture("no-loader.mjs", [withoutLoader]);
+  assert.equal(lines(r.stdout), ['TypeError: wasm-atexit: createGuest: name must be a non-empty string, got "" (a string)']);
+  assert.is(r.stderr, "");
+  assert.is(r.code, 0);
+});
+
+Loader.after(() => rmSync(bare, { recursive: true, force: true }));
+Loader.run();
