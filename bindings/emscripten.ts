@@ -13,6 +13,7 @@
 
 import { createGuest, type Guest, type GuestOptions } from "./index.js";
 import type { WasmModule } from "./runtime.js";
+import { kindOf } from "./errors.js";
 import { EMSCRIPTEN_LINKED as LINKED } from "./globals.js";
 import { attachTrampoline, sharedRuntime } from "./trampoline.js";
 
@@ -147,7 +148,7 @@ function callModule(body: () => void): void {
 
 function checkModule(Module: unknown): asserts Module is EmscriptenModule {
   const what = "wasm-atexit: linkEmscripten: Module must be a created Emscripten module (PGlite's pg.Module, or what a factory resolves to)";
-  if (typeof Module !== "object" || Module === null) throw new TypeError(`${what}, got ${Module === null ? "null" : typeof Module}`);
+  if (typeof Module !== "object" || Module === null) throw new TypeError(`${what}, got ${kindOf(Module)}`);
   const linked = (Module as { [LINKED]?: string })[LINKED];
   if (linked !== undefined) throw new Error(`wasm-atexit: linkEmscripten: this module is already linked, as guest "${linked}"`);
   const work = exitWorkOf(Module as EmscriptenModule, false);
@@ -197,10 +198,10 @@ export function emscriptenGuest(
   moduleArg: Record<string, unknown> = {},
 ): { guest: Guest; moduleArg: EmscriptenModuleArg } {
   if (!(wasm instanceof WebAssembly.Module) && !ArrayBuffer.isView(wasm) && !(wasm instanceof ArrayBuffer)) {
-    throw new TypeError(`wasm-atexit: emscriptenGuest: wasm must be the module's .wasm bytes or a WebAssembly.Module, got ${wasm === null ? "null" : `a ${typeof wasm}`}`);
+    throw new TypeError(`wasm-atexit: emscriptenGuest: wasm must be the module's .wasm bytes or a WebAssembly.Module, got ${kindOf(wasm)}`);
   }
   if (typeof moduleArg !== "object" || moduleArg === null) {
-    throw new TypeError(`wasm-atexit: emscriptenGuest: moduleArg must be the factory's options object, got ${moduleArg === null ? "null" : typeof moduleArg}`);
+    throw new TypeError(`wasm-atexit: emscriptenGuest: moduleArg must be the factory's options object, got ${kindOf(moduleArg)}`);
   }
   const guest = createGuest({ name: "emscripten", ...options });
   // The factory makes this very object its Module: the exit work reads FS and the exports from it.

@@ -42,6 +42,17 @@ export function checkExitCode(api: string, code: unknown): asserts code is numbe
   }
 }
 
+/**
+ * What a value is, in a word or two ("null", "a string", "an object"), for
+ * the optional entries' TypeErrors: report.ts's describe() would be bundled
+ * into each entry a second time.
+ */
+export function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  const type = typeof value;
+  return `${/^[aeiou]/.test(type) ? "an" : "a"} ${type}`;
+}
+
 export function outOfMemory(api: string, pending: number): RangeError {
   return new RangeError(
     `wasm-atexit: ${api}: the core is out of memory with ${pending} handlers pending; ` +

@@ -9,7 +9,7 @@
 // every exit and go with `dispose(guest)`, exactly as a C guest's do.
 
 import { createGuest, dispose, type Guest, type GuestOptions } from "./index.js";
-import { ERR_DISPOSED, ERR_QUOTA } from "./errors.js";
+import { ERR_DISPOSED, ERR_QUOTA, kindOf } from "./errors.js";
 import { attachTrampoline, sharedRuntime } from "./trampoline.js";
 
 /** What linkPyodide needs of a Pyodide instance (from `loadPyodide()`). */
@@ -139,8 +139,7 @@ _wasm_atexit_install
  */
 export function linkPyodide(pyodide: PyodideLike, options: GuestOptions = {}): Guest {
   if (typeof pyodide !== "object" || pyodide === null || typeof (pyodide as Partial<PyodideLike>).runPython !== "function") {
-    // Only its type: report.ts's describe() would be bundled here a second time.
-    const got = pyodide === null ? "null" : typeof pyodide === "object" ? "an object without runPython" : `a ${typeof pyodide}`;
+    const got = typeof pyodide === "object" && pyodide !== null ? "an object without runPython" : kindOf(pyodide);
     throw new TypeError(`wasm-atexit: linkPyodide: pyodide must be what loadPyodide() resolves to, got ${got}`);
   }
   const linked = pyodide.runPython(`getattr(__import__("atexit"), "_wasm_atexit_guest", None)`);
