@@ -7,6 +7,7 @@
 // has really ended. Batches are handed out by batch.ts.
 
 import { AsyncFunction, NO_BATCH, batchTaken, callPlain, nextEntry, type TakenBatch } from "./batch.js";
+import { now } from "./clock.js";
 import { TOOK_GUEST } from "./core.js";
 import type { Ending } from "./ending.js";
 import { ExitRequest, type HandlerCalls, type HandlerScope, type ScopeCarrier } from "./exit-request.js";
@@ -110,22 +111,29 @@ export class Drain {
 
   /**
    * The same, awaiting each handler's promise before the next handler runs,
-   * until `deadline` (performance.now() time) for the whole drain. A handler
+   * until `deadline` (clock.ts's time) for the whole drain. A handler
    * still running then is reported, and the drain goes on without it.
+   * Returns undefined when no handler returned a promise: most drains have
+   * nothing to await, and end here, synchronously, with no promise made and
+   * no turn of the event loop (SPEC P2, P7; see `npm run bench`).
    */
-  async runAwaited(deadline: number, timeout: number): Promise<void> {
+  runAwaited(deadline: number, timeout: number): Promise<void> | undefined {
+    const step = this.#runUntilPromise(true);
+    return step === DONE ? undefined : this.#awaitFrom(step, deadline, timeout);
+  }
+
+  /** Awaits `step`, the handler that returned a promise, then runs the rest as runAwaited() does. */
+  async #awaitFrom(step: Started | typeof DONE, deadline: number, timeout: number): Promise<void> {
     // The deadline's timer is set when a handler first returns a promise,
-    // not before: up to then the drain runs synchronously, and a drain with
-    // nothing to await (most are) then leaves no timer to the event loop,
-    // which would otherwise turn once more before the process ends (SPEC P7;
-    // see `npm run bench`).
+    // not before, so that a drain with nothing to await leaves no timer to
+    // the event loop, which would otherwise turn once more before the
+    // process ends.
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let expired: Promise<typeof DEADLINE> | undefined;
+    const expired = new Promise<typeof DEADLINE>((resolve) => {
+      timer = setTimeout(() => resolve(DEADLINE), Math.max(0, deadline - now()));
+    });
     try {
-      for (let step; !this.#takenOver && (step = this.#runUntilPromise(true)) !== DONE; ) {
-        expired ??= new Promise<typeof DEADLINE>((resolve) => {
-          timer = setTimeout(() => resolve(DEADLINE), Math.max(0, deadline - performance.now()));
-        });
+      for (; step !== DONE; step = this.#runUntilPromise(true)) {
         this.#awaited = true;
         this.#waitingFor = step;
         const outcome = await Promise.race([step.settled, expired]);
@@ -163,10 +171,10 @@ export class Drain {
    * first). `awaiting`: an async function runs in a scope of its own, which
    * tells its exit() calls after an await from anyone else's.
    *
-   * Longer than the rest: the call of a handler that callPlain left is
-   * written out in the loop, as in the interpreter (which runs a short
-   * program's drain) a method call per handler costs more than the rest of
-   * the turn (see `npm run bench`).
+   * Plain handlers are callPlain's; the others (a Call, an async function,
+   * any handler when tracing) are #runOne's, compiled only when a drain
+   * meets one: at a short program's end, V8 compiles every line of this
+   * loop before the first handler runs (SPEC P2, P7; see `npm run bench`).
    */
   #runUntilPromise(awaiting: boolean): Started | typeof DONE {
     const { batch } = this.#stack;
@@ -178,45 +186,48 @@ export class Drain {
     this.#calls.enter();
     try {
       for (;;) {
+        let started: Started | undefined;
         // The fast path; tracing names every handler.
-        if (!tracing && batch.top !== 0) {
-          const stop = callPlain(batch, ticket, awaiting);
-          if (stop !== undefined) {
-            const started = this.#afterCall(stop.entry, 0, stop.outcome, stop.threw, awaiting, undefined);
-            if (started) return started;
+        const stop = !tracing && batch.top !== 0 ? callPlain(batch, ticket, awaiting) : undefined;
+        if (stop !== undefined) started = this.#afterCall(stop.entry, 0, stop.outcome, stop.threw, awaiting, undefined);
+        else {
+          // What callPlain leaves: a handler it does not call, or the batch's end.
+          const entry = nextEntry(batch, ticket);
+          if (entry === undefined) {
+            if ((ticket = this.#takeBatch()) === NO_BATCH) return DONE;
             continue;
           }
+          started = this.#runOne(entry, awaiting);
         }
-        // What callPlain leaves: a Call, an async function to run in its scope, or the batch's end.
-        const entry = nextEntry(batch, ticket);
-        if (entry === undefined) {
-          if ((ticket = this.#takeBatch()) === NO_BATCH) return DONE;
-          continue;
-        }
-        const start = tracing ? performance.now() : 0;
-        // Only an async function's awaits carry its scope (AsyncLocalStorage
-        // costs every handler it wraps, and its first use most of a
-        // millisecond); another's promise is tracked by HandlerCalls.untracked().
-        let scope: HandlerScope | undefined;
-        let carrier: ScopeCarrier | undefined;
-        if (awaiting && isAsyncFunction(functionOf(entry)) && (carrier = this.#calls.carrier()) !== undefined) scope = { live: true };
-        let outcome: unknown;
-        let threw = false;
-        try {
-          // (No closure here: one capturing `entry` would give every turn a context to allocate.)
-          outcome = scope ? this.#callIn(carrier!, scope, entry) : typeof entry === "function" ? entry() : this.#invoke(entry);
-        } catch (err) {
-          outcome = err;
-          threw = true;
-        }
-        // The common case, a handler that ran and returned nothing, has nothing more to say.
-        if (!threw && outcome === undefined && scope === undefined && !tracing) continue;
-        const started = this.#afterCall(entry, start, outcome, threw, awaiting, scope);
         if (started) return started;
       }
     } finally {
       this.#calls.leave();
     }
+  }
+
+  /** Runs a handler callPlain left: what it started, when it returned a promise. */
+  #runOne(entry: Entry, awaiting: boolean): Started | undefined {
+    const tracing = this.#tracing;
+    const start = tracing ? now() : 0;
+    // Only an async function's awaits carry its scope (AsyncLocalStorage
+    // costs every handler it wraps, and its first use most of a
+    // millisecond); another's promise is tracked by HandlerCalls.untracked().
+    let scope: HandlerScope | undefined;
+    let carrier: ScopeCarrier | undefined;
+    if (awaiting && isAsyncFunction(functionOf(entry)) && (carrier = this.#calls.carrier()) !== undefined) scope = { live: true };
+    let outcome: unknown;
+    let threw = false;
+    try {
+      // (No closure here: one capturing `entry` would give every call a context to allocate.)
+      outcome = scope ? this.#callIn(carrier!, scope, entry) : typeof entry === "function" ? entry() : this.#invoke(entry);
+    } catch (err) {
+      outcome = err;
+      threw = true;
+    }
+    // The common case, a handler that ran and returned nothing, has nothing more to say.
+    if (!threw && outcome === undefined && scope === undefined && !tracing) return undefined;
+    return this.#afterCall(entry, start, outcome, threw, awaiting, scope);
   }
 
   /** Takes the next batch of JS handlers, running the guest handlers above it: its ticket, or NO_BATCH when nothing is pending. */
@@ -280,7 +291,7 @@ export class Drain {
   }
 
   #runTakenGuest(): void {
-    const start = performance.now();
+    const start = this.#tracing ? now() : 0;
     let thrown: unknown;
     let failed = false;
     try {
@@ -305,7 +316,7 @@ export class Drain {
 
   /** One trace line: `<handler> <how> <milliseconds since start><after>`. */
   #trace(name: string, start: number, how: string, after = ""): void {
-    this.#reports.trace(`${name} ${how} ${(performance.now() - start).toFixed(3)} ms${after}`);
+    this.#reports.trace(`${name} ${how} ${(now() - start).toFixed(3)} ms${after}`);
   }
 }
 

@@ -11,6 +11,7 @@
 // is an ordinary exit, and the synchronous drain at the exit event takes
 // over from the awaited one.
 
+import { now } from "./clock.js";
 import { Drain, type Stack } from "./drain.js";
 import { Ending } from "./ending.js";
 import { checkExitCode, checkInteger } from "./errors.js";
@@ -206,6 +207,9 @@ export class Shutdown {
 
   /** The host's end event: whatever is still pending runs now, synchronously (R12). */
   private atExit(code: number): void {
+    // Nothing to run and nothing to take over: the common end, after the
+    // drain at beforeExit; the exit code stays what the program set.
+    if (this.awaited === undefined && this.stack.pending() === 0) return;
     // An awaited drain cut short by an ordinary exit goes on here (H2).
     const drain = this.awaited ?? this.newDrain(code, null);
     this.awaited = undefined;
@@ -261,14 +265,18 @@ export class Shutdown {
   private idle(busy: () => boolean): void {
     if (this.running.length > 0 || this.stack.pending() === 0 || busy()) return;
     const drain = this.newDrain(this.host.exitCode(), null);
-    void this.runAwaited(drain, DEFAULT_SHUTDOWN_TIMEOUT).then(() => {
-      const { ending } = drain;
-      if (ending.requested !== undefined || ending.bySignal) return this.end(drain);
-      this.host.setExitCode(ending.exitCode(this.host.exitCode()));
-      // Having awaited, the loop ran again: end now rather than let it run
-      // dry a second time, which would call beforeExit listeners twice.
-      if (drain.awaited && !busy()) this.host.exit(this.host.exitCode());
-    });
+    const done = this.runAwaited(drain, DEFAULT_SHUTDOWN_TIMEOUT);
+    if (done === undefined) this.afterIdleDrain(drain, busy);
+    else void done.then(() => this.afterIdleDrain(drain, busy));
+  }
+
+  private afterIdleDrain(drain: Drain, busy: () => boolean): void {
+    const { ending } = drain;
+    if (ending.requested !== undefined || ending.bySignal) return this.end(drain);
+    this.host.setExitCode(ending.exitCode(this.host.exitCode()));
+    // Having awaited, the loop ran again: end now rather than let it run
+    // dry a second time, which would call beforeExit listeners twice.
+    if (drain.awaited && !busy()) this.host.exit(this.host.exitCode());
   }
 
   /**
@@ -290,7 +298,7 @@ export class Shutdown {
 
   /** Runs `drain` with awaiting under the handleSignals() deadline, then ends the process. */
   private runThenEnd(drain: Drain): void {
-    void this.runAwaited(drain, this.claimedTimeout()).then(() => this.end(drain));
+    void Promise.resolve(this.runAwaited(drain, this.claimedTimeout())).then(() => this.end(drain));
   }
 
   /** Ends the process after an awaited drain: by the signal, else with the code asked for. */
@@ -312,15 +320,15 @@ export class Shutdown {
    * from anyone else's: a server's, an application's unref'd timer at the
    * natural end (H2).
    */
-  private async runAwaited(drain: Drain, timeout: number): Promise<void> {
-    const deadline = performance.now() + timeout;
+  private runAwaited(drain: Drain, timeout: number): Promise<void> | undefined {
+    const deadline = now() + timeout;
     const done = this.during(drain, () => drain.runAwaited(deadline, timeout));
+    // Undefined: no handler returned a promise, and the drain has ended.
+    if (done === undefined) return undefined;
     this.awaited = drain;
-    try {
-      await done;
-    } finally {
+    return done.finally(() => {
       if (this.awaited === drain) this.awaited = undefined;
-    }
+    });
   }
 
   // After a synchronous drain outside the exit event: exit if a handler

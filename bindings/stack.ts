@@ -217,6 +217,12 @@ export class ExitStack implements Stack {
       this.setTaken(taken);
       return taken;
     }
+    return this.nextFromCore(stopAtGuests);
+  }
+
+  // next() once the core holds the stack: apart, so that a drain without
+  // the core compiles none of it (SPEC P7).
+  private nextFromCore(stopAtGuests: boolean): number {
     const core = this.core;
     const taken = core.take(this.batchSize, stopAtGuests ? 1 : 0);
     if (taken <= 0) return taken; // nothing pending, or TOOK_GUEST
