@@ -3,11 +3,20 @@
 // runs in one LIFO order when it ends, and ends with the program's code.
 // A user's mistake gets one line on stderr, never a stack trace.
 
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { basename, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
 import { WasiError, runWasi } from "./index.js";
+// The runner, which runWasi imports when a program first runs: imported with
+// the command, so that Node reads it while it reads the package (SPEC P4).
+import "./wasi-run.js";
+
+// Node's modules as getBuiltinModule gives them, not by `import ... from
+// "node:fs"`: Node builds an imported builtin's ESM namespace by reading
+// every export, node:fs's ReadStream getter too, which loads node:stream,
+// milliseconds at every start that a command reading a few files does not
+// need (SPEC P4; see `npm run bench`).
+const { existsSync, readFileSync, statSync } = process.getBuiltinModule("node:fs");
+const { basename, resolve } = process.getBuiltinModule("node:path");
+const { pathToFileURL } = process.getBuiltinModule("node:url");
+const { parseArgs } = process.getBuiltinModule("node:util");
 
 const USAGE = `Usage: wasm-atexit run <program.wasm> [options] [-- args...]
 

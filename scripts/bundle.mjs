@@ -65,7 +65,7 @@ await build({
   entryPoints: ["bindings/cli.ts"],
   outfile: "build/cli.js",
   platform: "node",
-  external: ["./index.js"],
+  external: ["./index.js", "./wasi-run.js"],
   banner: { js: `#!/usr/bin/env node\n${generated}` },
 });
 
