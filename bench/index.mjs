@@ -332,3 +332,6 @@ if (wants("P7")) {
   verdicts.P7 = P7(figures);
 }
 console.log(RULES.filter((rule) => verdicts[rule]).map((rule) => `${rule} ${verdicts[rule][0] ? "holds" : "does not hold"}: ${verdicts[rule][1]}`).join("\n"));
+// A rule that does not hold fails the run, as a test would: a script or a
+// CI job that runs the benchmark sees it.
+if (RULES.some((rule) => verdicts[rule] && !verdicts[rule][0])) process.exitCode = 1;
