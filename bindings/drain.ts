@@ -300,7 +300,8 @@ export class Drain {
       failed = true;
       thrown = err;
     }
-    this.#ended(this.#stack.lastGuest(), start, thrown, "ran", failed);
+    // Named only when that is said: naming reads the core and the guest's table.
+    if (failed || this.#tracing) this.#ended(this.#stack.lastGuest(), start, thrown, "ran", failed);
   }
 
   // Settles and traces the end of one handler (a JS one named only now, when needed).
