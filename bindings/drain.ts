@@ -122,8 +122,8 @@ export class Drain {
     return step === DONE ? undefined : this.#awaitFrom(step, deadline, timeout);
   }
 
-  /** Awaits `step`, the handler that returned a promise, then runs the rest as runAwaited() does. */
-  async #awaitFrom(step: Started | typeof DONE, deadline: number, timeout: number): Promise<void> {
+  /** Awaits `first`, the handler that returned a promise, then runs the rest as runAwaited() does. */
+  async #awaitFrom(first: Started, deadline: number, timeout: number): Promise<void> {
     // The deadline's timer is set when a handler first returns a promise,
     // not before, so that a drain with nothing to await leaves no timer to
     // the event loop, which would otherwise turn once more before the
@@ -133,7 +133,7 @@ export class Drain {
       timer = setTimeout(() => resolve(DEADLINE), Math.max(0, deadline - now()));
     });
     try {
-      for (; step !== DONE; step = this.#runUntilPromise(true)) {
+      for (let step: Started | typeof DONE = first; step !== DONE; step = this.#runUntilPromise(true)) {
         this.#awaited = true;
         this.#waitingFor = step;
         const outcome = await Promise.race([step.settled, expired]);

@@ -270,6 +270,7 @@ export class Shutdown {
     else void done.then(() => this.afterIdleDrain(drain, busy));
   }
 
+  /** How the program goes on after the drain at the natural end: it ends, or the loop runs dry again. */
   private afterIdleDrain(drain: Drain, busy: () => boolean): void {
     const { ending } = drain;
     if (ending.requested !== undefined || ending.bySignal) return this.end(drain);
@@ -296,7 +297,11 @@ export class Shutdown {
     return drain;
   }
 
-  /** Runs `drain` with awaiting under the handleSignals() deadline, then ends the process. */
+  /**
+   * Runs `drain` with awaiting under the handleSignals() deadline, then ends
+   * the process, always from a later microtask: a signal is re-raised once
+   * every listener of the event has been called.
+   */
   private runThenEnd(drain: Drain): void {
     void Promise.resolve(this.runAwaited(drain, this.claimedTimeout())).then(() => this.end(drain));
   }
