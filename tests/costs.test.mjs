@@ -7,10 +7,12 @@
 // loads (bindings/cli.ts). Each costs about a millisecond of every run.
 import { suite } from "./suite.mjs";
 import * as assert from "uvu/assert";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NATIVE } from "./guests/build.mjs";
-import { lines, runFixture, runNode } from "./helpers.mjs";
+import { copyPackage, lines, runFixture, runNode } from "./helpers.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const Costs = suite("what a program's end loads: nothing it does not use");
@@ -30,6 +32,28 @@ for (const [ending, expected] of Object.entries({
     assert.is(r.stderr, "");
     assert.is(r.code, 0);
     assert.equal(JSON.parse(r.stdout), { ...expected, code: 0, coreLoaded: false, loaded: [] });
+  });
+}
+
+for (const [ending, expected] of Object.entries({
+  // The drain at beforeExit, the second copy's handler, registered last, first.
+  neighbours: { ran: ["copy", ...TEN], loaded: [] },
+  // exit-hook and close-with-grace act at beforeExit before the drain, and
+  // exit-hook loads node:stream itself.
+  "exit-libraries": { ran: ["exit-hook", "close-with-grace", "copy", ...TEN], loaded: ["stream"] },
+})) {
+  Costs(`${ending}: beside the real signal-exit and a second copy, one LIFO drain, without the core or node:perf_hooks`, () => {
+    const dir = mkdtempSync(join(tmpdir(), "wasm-atexit-costs-"));
+    try {
+      const r = runFixture("end-costs.mjs", [ending, copyPackage(dir, "wasm-atexit", "0.0.5")]);
+      assert.is(r.stderr, "");
+      assert.is(r.code, 0);
+      const [report, ...rest] = lines(r.stdout);
+      assert.equal(JSON.parse(report), { ...expected, idle: 1, code: 0, coreLoaded: false });
+      assert.equal(rest, ["signal-exit callback"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 }
 
