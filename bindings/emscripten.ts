@@ -49,29 +49,31 @@ interface ExitWork {
   quit: boolean;
 }
 
-// libwasm-atexit's trampoline flushes C stdio after each handler.
-const AFTER_EACH = "after each";
 const DROPS_HANDLERS = "atexit handlers are dropped by this build: relink with -lwasm-atexit, or -sEXIT_RUNTIME=1";
 
-function exitWorkOf(Module: EmscriptenModule, relinked: boolean): ExitWork {
+function exitWorkOf(Module: EmscriptenModule): ExitWork {
   const has = (name: keyof EmscriptenModule) => typeof Module[name] === "function";
   return {
-    list: has("_pgl_run_atexit_funcs") ? "_pgl_run_atexit_funcs" : has("___funcs_on_exit") ? "___funcs_on_exit" : relinked ? "libwasm-atexit" : undefined,
-    flush: has("_fflush") ? "_fflush" : has("___stdio_exit") ? "___stdio_exit" : relinked ? AFTER_EACH : undefined,
+    list: has("_pgl_run_atexit_funcs") ? "_pgl_run_atexit_funcs" : has("___funcs_on_exit") ? "___funcs_on_exit" : undefined,
+    flush: has("_fflush") ? "_fflush" : has("___stdio_exit") ? "___stdio_exit" : undefined,
     quit: typeof Module.FS?.quit === "function",
   };
 }
 
-/** The trace line of what a build keeps and drops (WASM_ATEXIT_TRACE=1). */
-function describeWork(name: string, work: ExitWork): string {
+/**
+ * The trace line of what a build keeps and drops (WASM_ATEXIT_TRACE=1).
+ * `relinked`: built with -lwasm-atexit, whose handlers are on the shared
+ * stack, each followed by a flush of C stdio (libwasm-atexit's trampoline).
+ */
+function describeWork(name: string, work: ExitWork, relinked: boolean): string {
   const keeps = [
-    work.list === "libwasm-atexit" ? "each atexit handler on the shared stack" : work.list && `its exit list (${work.list})`,
-    work.flush === AFTER_EACH ? "a flush of C stdio after each" : work.flush && `a flush of C stdio (${work.flush})`,
+    work.list ? `its exit list (${work.list})` : relinked && "each atexit handler on the shared stack",
+    work.flush ? `a flush of C stdio (${work.flush})` : relinked && "a flush of C stdio after each",
     work.quit && "FS.quit() for the JS-side buffers",
   ].filter(Boolean);
   const drops = [
-    !work.list && DROPS_HANDLERS,
-    !work.flush && "C stdio is not flushed: export fflush (-sEXPORTED_FUNCTIONS=_fflush)",
+    !work.list && !relinked && DROPS_HANDLERS,
+    !work.flush && !relinked && "C stdio is not flushed: export fflush (-sEXPORTED_FUNCTIONS=_fflush)",
     !work.quit && "the JS-side buffers of stdout and stderr are not flushed: export FS (-sEXPORTED_RUNTIME_METHODS=FS)",
   ].filter(Boolean);
   return `Emscripten module "${name}" keeps ${keeps.length ? keeps.join(", ") : "nothing"}${drops.length ? `; ${drops.join("; ")}` : ""}`;
@@ -86,16 +88,14 @@ class ModuleState {
   aborted = false;
   exited = false;
 
-  constructor(private readonly Module: EmscriptenModule) {}
-
-  /** Chains onAbort and onExit on an existing Module. */
-  watch(): void {
-    const { onAbort, onExit } = this.Module;
-    this.Module.onAbort = (what) => {
+  /** Chains Module's onAbort and onExit. */
+  constructor(private readonly Module: EmscriptenModule) {
+    const { onAbort, onExit } = Module;
+    Module.onAbort = (what) => {
       this.aborted = true;
       onAbort?.(what);
     };
-    this.Module.onExit = (code) => {
+    Module.onExit = (code) => {
       this.exited = true;
       onExit?.(code);
     };
@@ -124,7 +124,7 @@ class ModuleState {
       return;
     }
     const Module = this.Module as Record<string, unknown>;
-    const work = exitWorkOf(this.Module, false);
+    const work = exitWorkOf(this.Module);
     callModule(() => {
       if (work.list) (Module[work.list] as () => void)();
       if (work.flush === "_fflush") this.Module._fflush!(0);
@@ -151,7 +151,7 @@ function checkModule(Module: unknown): asserts Module is EmscriptenModule {
   if (typeof Module !== "object" || Module === null) throw new TypeError(`${what}, got ${kindOf(Module)}`);
   const linked = (Module as { [LINKED]?: string })[LINKED];
   if (linked !== undefined) throw new Error(`wasm-atexit: linkEmscripten: this module is already linked, as guest "${linked}"`);
-  const work = exitWorkOf(Module as EmscriptenModule, false);
+  const work = exitWorkOf(Module as EmscriptenModule);
   if (!work.list && !work.flush && !work.quit) {
     throw new TypeError(`${what}, got an object with none of _pgl_run_atexit_funcs, ___funcs_on_exit, _fflush, ___stdio_exit or FS: build it with -sEXPORTED_RUNTIME_METHODS=FS`);
   }
@@ -170,11 +170,10 @@ export function linkEmscripten(Module: EmscriptenModule, options: GuestOptions =
   checkModule(Module);
   const guest = createGuest({ name: "emscripten", ...options });
   const state = new ModuleState(Module);
-  state.watch();
   Object.defineProperty(Module, LINKED, { value: guest.name });
   const register = attachTrampoline(guest, () => state.runExitWork(guest.name));
   refuseOrKeep(guest, register(0));
-  sharedRuntime().trace?.(() => describeWork(guest.name, exitWorkOf(Module, typeof Module._wasm_atexit_call === "function")));
+  sharedRuntime().trace?.(() => describeWork(guest.name, exitWorkOf(Module), typeof Module._wasm_atexit_call === "function"));
   return guest;
 }
 
@@ -207,7 +206,6 @@ export function emscriptenGuest(
   // The factory makes this very object its Module: the exit work reads FS and the exports from it.
   const Module = moduleArg as EmscriptenModuleArg;
   const state = new ModuleState(Module as EmscriptenModule);
-  state.watch();
   // Its exit work is registered below: linkEmscripten refuses the module.
   Object.defineProperty(Module, LINKED, { value: guest.name });
   let instance: WebAssembly.Instance | undefined;
@@ -235,7 +233,7 @@ export function emscriptenGuest(
       // Before its constructors run: the exit work comes after all its handlers.
       refuseOrKeep(guest, register(0));
       receive(created, module);
-      sharedRuntime().trace?.(() => describeWork(guest.name, exitWorkOf(Module as EmscriptenModule, true)));
+      sharedRuntime().trace?.(() => describeWork(guest.name, exitWorkOf(Module as EmscriptenModule), true));
     });
     // Emscripten waits for receive(); a failure above is an unhandled rejection, naming what was wrong.
     return {};

@@ -19,6 +19,8 @@ import type { Guest } from "./guests.js";
  */
 const TRAMPOLINE = "AGFzbQEAAAABBQFgAX8AAg0BBGhvc3QEY2FsbAAAAwIBAAQEAXAAAgcJAQV0YWJsZQEACQcBAEEBCwEBCggBBgAgABAACw==";
 const TRAMPOLINE_INDEX = 1;
+/** Compiled once: each guest instantiates it with its own `call`. */
+let compiled: WebAssembly.Module | undefined;
 
 /** The runtime behind the package in this thread, as these entries use it (not public API). */
 // It may be another copy's, of another version (SPEC R13): a member newer
@@ -36,8 +38,8 @@ export const sharedRuntime = (): SharedRuntime => (globalThis as Record<symbol, 
  * `atexit.register` does: a handle, or a negative error code.
  */
 export function attachTrampoline(guest: Guest, call: (token: number) => void): (token: number) => number {
-  const module = new WebAssembly.Module(Uint8Array.from(atob(TRAMPOLINE), (c) => c.charCodeAt(0)));
-  guest.attach(new WebAssembly.Instance(module, { host: { call } }));
+  compiled ??= new WebAssembly.Module(Uint8Array.from(atob(TRAMPOLINE), (c) => c.charCodeAt(0)));
+  guest.attach(new WebAssembly.Instance(compiled, { host: { call } }));
   const { register } = guest.imports.atexit;
   return (token) => register(TRAMPOLINE_INDEX, token);
 }
