@@ -24,7 +24,6 @@
 // and the call.
 
 // WASI preview 1's numbers (witx: typenames.witx).
-const ERRNO_BADF = 8;
 const ERRNO_EXIST = 20;
 const ERRNO_INVAL = 28;
 const ERRNO_IO = 29;
@@ -81,11 +80,8 @@ interface Place {
   listing?: Entry[];
 }
 
-/** Where a walk ends: a Place, and what the caller must know of its last component. */
-interface Walked extends Place {
-  /** The last component is a symbolic link the call does not follow. */
-  unfollowedLink: boolean;
-}
+/** Where a walk ends: the host path, and the preopened directory it lies in. */
+type Walked = Pick<Place, "path" | "root">;
 
 interface Entry {
   name: Buffer;
@@ -202,7 +198,6 @@ class Sandbox {
     const pending = guestPath.split("/").reverse();
     let current = start.path;
     let links = 0;
-    let unfollowedLink = false;
     while (pending.length > 0) {
       const part = pending.pop()!;
       if (part === "" || part === ".") continue;
@@ -215,10 +210,8 @@ class Sandbox {
       const isLast = pending.every((rest) => rest === "" || rest === ".");
       let target: string | undefined;
       try {
-        if (this.#fs.lstatSync(next).isSymbolicLink()) {
-          if (isLast && !followLast) unfollowedLink = true;
-          else target = this.#fs.readlinkSync(next);
-        }
+        // A last component the call does not follow is the link itself: not read.
+        if ((!isLast || followLast) && this.#fs.lstatSync(next).isSymbolicLink()) target = this.#fs.readlinkSync(next);
       } catch {
         // Missing (a file about to be created) or unreadable: the call
         // itself gives the right error, and the path so far is inside.
@@ -232,7 +225,7 @@ class Sandbox {
       pending.push(...target.split("/").reverse());
     }
     if (!inside(current, root)) return ERRNO_NOTCAPABLE;
-    return { path: current, root, fdflags: 0, unfollowedLink };
+    return { path: current, root };
   }
 
   /** node:wasi's `name`, called only when each path argument stays inside. */
@@ -326,7 +319,9 @@ class Sandbox {
     if (typeof place === "number") return place;
     // O_NOFOLLOW: a link as the last component is not opened (POSIX ELOOP);
     // node:wasi follows it.
-    if (place?.unfollowedLink) return oflags & OFLAGS_CREAT && oflags & OFLAGS_EXCL ? ERRNO_EXIST : ERRNO_LOOP;
+    if (place !== undefined && !follows(dirFlags) && this.#isLink(place.path)) {
+      return oflags & OFLAGS_CREAT && oflags & OFLAGS_EXCL ? ERRNO_EXIST : ERRNO_LOOP;
+    }
     const errno = this.#call("path_open", fd, dirFlags, pointer, length, oflags, ...rest);
     // The new fd may be a directory that later calls are relative to.
     if (errno === 0 && place !== undefined) {
@@ -334,6 +329,15 @@ class Sandbox {
       this.#places.set(this.#view().getUint32(opened, true), { path: place.path, root: place.root, fdflags });
     }
     return errno;
+  }
+
+  /** Whether `path` is a symbolic link; false when it cannot be read (the call itself then fails rightly). */
+  #isLink(path: string): boolean {
+    try {
+      return this.#fs.lstatSync(path).isSymbolicLink();
+    } catch {
+      return false;
+    }
   }
 
   #fdClose(fd: number): number {
@@ -377,12 +381,13 @@ class Sandbox {
     const invalid = badTimeFlags(flags);
     if (invalid) return invalid;
     const place = this.#places.get(fd);
+    if (place === undefined) return this.#call("fd_filestat_set_times", fd, atim, mtim, flags);
     // The times as they were, to the nanosecond, for a time not set.
-    const [unread, before] = place ? this.#ask("fd_filestat_get", fd, FILESTAT_SIZE) : [ERRNO_BADF];
+    const [unread, before] = this.#ask("fd_filestat_get", fd, FILESTAT_SIZE);
     const errno = this.#call("fd_filestat_set_times", fd, atim, mtim, flags);
     if (errno !== 0 || unread !== 0) return errno;
-    const { path: host } = place!;
-    const at = (offset: number) => before!.getBigUint64(offset, true);
+    const { path: host } = place;
+    const at = (offset: number) => before.getBigUint64(offset, true);
     let now;
     try {
       now = this.#fs.lstatSync(host, { bigint: true });
