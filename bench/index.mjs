@@ -4,7 +4,7 @@
 // interleaved round by round, medians; ratios are to a baseline measured in
 // the same rounds. (npm run bench:warm has warm loops in one process.)
 //
-//   npm run bench                                  every rule, N = 10^3 … 10^6, 7 rounds
+//   npm run bench                                  every rule, N = 10^3 … 10^6, 15 rounds
 //   BENCH_SIZES=1000,10000 BENCH_ROUNDS=3 npm run bench
 //   BENCH_RULES=P3,P7 npm run bench                some rules only
 //   BENCH_ENTRY=build/copy.js npm run bench        another build of build/index.js
@@ -19,7 +19,13 @@ import { interleave, median, medianPerRound, node, ns, packed, root, rounds, run
 import { buildAssemblyScript } from "../tests/guests/build.mjs";
 
 const SIZES = sizes([1e3, 1e4, 1e5, 1e6]);
-const ROUNDS = rounds(7);
+// 15, not fewer: a fresh process's register and drain figures are bimodal
+// here, as V8 tiers a loop up (its compile threads share the 2 cores with
+// the main thread) or a scavenge lands inside or outside the timed part, in
+// about a third of processes for each library. A median of 7 per-round
+// ratios then flips from one run to the next; 15 is steadier, for about a
+// minute more.
+const ROUNDS = rounds(15);
 const ALL_RULES = ["P1", "P2", "P3", "P4", "P5", "P6", "P7"];
 const RULES = process.env.BENCH_RULES?.split(",") ?? ALL_RULES;
 for (const rule of RULES) {
