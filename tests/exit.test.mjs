@@ -80,6 +80,24 @@ test("R6: a handler registered during the drain runs in it, before older ones", 
   assert.is(r.code, 0);
 });
 
+test("natural end: every kind of handler runs once, newest first, whichever path calls it", () => {
+  const r = scenario("kinds-of-handler");
+  assert.equal(lines(r.stdout), [
+    "newest",
+    "ordinary, bound",
+    "async",
+    "async, bound",
+    "with a throwing constructor getter",
+    "with a constructor of its own",
+    "through a Proxy",
+    "from another realm",
+    "with arguments",
+    "oldest",
+  ]);
+  assert.match(r.stderr, /exit handler "Handler" failed:\nTypeError: Class constructor Handler cannot be invoked without 'new'/);
+  assert.is(r.code, 1);
+});
+
 test("R7: handlers removed during the drain do not run", () => {
   const r = scenario("unregister-during-drain");
   assert.equal(lines(r.stdout), ["removed two", "survivor"]);
