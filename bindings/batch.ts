@@ -106,8 +106,8 @@ export function callPlain(batch: TakenBatch, ticket: number, checkAsync: boolean
   let pos = handed;
   const end = size;
   while (pos < end && ticket === epoch) {
-    // Typed as what the checks below let through: a Call, an async
-    // function or a hole never reaches the call.
+    // Typed as what the checks below let through: neither a Call nor a
+    // hole reaches the call.
     const entry = entries[top - pos] as Handler;
     if (checkAsync) {
       // One read says both "a function" and "not async": a registration
