@@ -22,9 +22,9 @@ const SIZES = sizes([1e3, 1e4, 1e5, 1e6]);
 // 15, not fewer: a fresh process's register and drain figures are bimodal
 // here, as V8 tiers a loop up (its compile threads share the 2 cores with
 // the main thread) or a scavenge lands inside or outside the timed part, in
-// about a third of processes for each library. A median of 7 per-round
-// ratios then flips from one run to the next; 15 is steadier, for about a
-// minute more.
+// a third to two thirds of processes for each library. A median of 7
+// per-round ratios then flips from one run to the next; 15 is steadier, for
+// under two minutes more (a full run takes about 4).
 const ROUNDS = rounds(15);
 const ALL_RULES = ["P1", "P2", "P3", "P4", "P5", "P6", "P7"];
 const RULES = process.env.BENCH_RULES?.split(",") ?? ALL_RULES;
