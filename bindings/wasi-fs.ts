@@ -211,7 +211,7 @@ class Sandbox {
       let target: string | undefined;
       try {
         // A last component the call does not follow is the link itself: not read.
-        if ((!isLast || followLast) && this.#fs.lstatSync(next).isSymbolicLink()) target = this.#fs.readlinkSync(next);
+        if ((!isLast || followLast) && this.#isLink(next)) target = this.#fs.readlinkSync(next);
       } catch {
         // Missing (a file about to be created) or unreadable: the call
         // itself gives the right error, and the path so far is inside.
@@ -331,7 +331,7 @@ class Sandbox {
     return errno;
   }
 
-  /** Whether `path` is a symbolic link; false when it cannot be read (the call itself then fails rightly). */
+  /** Whether `path` is a symbolic link; false when it cannot be read (the call itself then fails rightly): the walk's test and O_NOFOLLOW's. */
   #isLink(path: string): boolean {
     try {
       return this.#fs.lstatSync(path).isSymbolicLink();
